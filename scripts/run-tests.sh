@@ -3,7 +3,7 @@
 # Usage: scripts/run-tests.sh [file-or-dir ...]   (default: src and test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -d dist ] || npm run build
+npm run build --silent
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(src test)
 mapfile -t files < <(find "${targets[@]}" -name '*.test.ts' -not -path '*/node_modules/*' | sort)

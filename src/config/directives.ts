@@ -27,6 +27,7 @@ import { ACCOUNTING_DIRECTIVES } from './directives/accounting.js';
 import { BLOCK_DIRECTIVES } from './directives/blocks.js';
 import { DKIM_DIRECTIVES } from './directives/dkim.js';
 import { DOMAIN_DIRECTIVES } from './directives/domain.js';
+import { DOMAIN_ROUTING_DIRECTIVES } from './directives/domain-routing.js';
 import { GLOBAL_DIRECTIVES } from './directives/global.js';
 import { LOGGING_DIRECTIVES } from './directives/logging.js';
 import { SOURCE_DIRECTIVES } from './directives/source.js';
@@ -43,6 +44,7 @@ export const DIRECTIVES: readonly DirectiveSpec[] = Object.freeze([
   ...SOURCE_DIRECTIVES,
   ...TLS_DIRECTIVES,
   ...DOMAIN_DIRECTIVES,
+  ...DOMAIN_ROUTING_DIRECTIVES,
   ...DKIM_DIRECTIVES,
   ...LOGGING_DIRECTIVES,
   ...BLOCK_DIRECTIVES,

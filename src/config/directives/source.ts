@@ -25,6 +25,8 @@ export const SOURCE_DIRECTIVES: readonly Spec[] = [
     name: 'always-allow-relaying',
     scopes: ['source'],
     type: 'bool',
+    // §2 gives no default, but "no" is PowerMTA's behaviour and the only safe one: a missing value must never mean an open relay.
+    default: 'no',
     area: 'relay',
     status: 'recognised',
     doc: 'Lets matching clients relay to any recipient without authenticating.',
