@@ -35,6 +35,7 @@ const VALUE_TYPE_DOCS: Readonly<Record<ValueTypeName, { readonly syntax: string;
   enum: { syntax: 'one of the listed words, any case', examples: '`relaxed`' },
   path: { syntax: 'a file or directory path (quote it if it has spaces)', examples: '`/var/spool/petrel`' },
   email: { syntax: 'an address', examples: '`postmaster@example.com`' },
+  'address-pattern': { syntax: 'an exact address, or a Perl-style `/regex/` tested against the whole address', examples: '`abuse@fbl.example.com`, `/@foo(bar)?\\.com$/`' },
   'source-host': { syntax: '`IP HOSTNAME`; IP may be a range `a-b` or a CIDR', examples: '`192.0.2.10 mta1.example.com`' },
   'domain-key': { syntax: '`SELECTOR,DOMAIN,KEYFILE` (spaces after commas allowed)', examples: '`s1,example.com,/etc/petrel/s1.pem`' },
   'http-access': { syntax: '`IP|CIDR none|monitor|admin`', examples: '`127.0.0.1 admin`' },

@@ -55,6 +55,8 @@ export type LexLine =
       /** Maps offsets in `value` to positions. */
       readonly valueLoc: Located;
       readonly valueOffset: number;
+      /** When the value is empty because a comment took the rest of the line: where that comment starts. */
+      readonly commentColumn?: number;
     }
   | { readonly kind: 'rule'; readonly value: string; readonly pos: SourcePos; readonly valueLoc: Located; readonly valueOffset: number };
 
@@ -114,12 +116,12 @@ export function lex(text: string, file: string): LexResult {
       pending = { text: trimmed, segments: [{ start: 0, line: lineNo, column: lead + 1 }] };
       continue;
     }
-    emit(trimmed, { file, segments: [{ start: 0, line: lineNo, column: lead + 1 }] });
+    emit(trimmed, { file, segments: [{ start: 0, line: lineNo, column: lead + 1 }] }, hash >= 0 ? hash + 1 : undefined);
   }
   if (pending) emit(pending.text, { file, segments: pending.segments });
   return { lines, diagnostics };
 
-  function emit(textLine: string, loc: Located): void {
+  function emit(textLine: string, loc: Located, commentColumn?: number): void {
     const pos = positionAt(loc, 0);
     if (textLine.startsWith('<')) {
       lexTag(textLine, loc, pos);
@@ -139,6 +141,7 @@ export function lex(text: string, file: string): LexResult {
       pos,
       valueLoc: loc,
       valueOffset: m[0].length,
+      ...(commentColumn !== undefined ? { commentColumn } : {}),
     });
   }
 

@@ -97,7 +97,7 @@ function build(parsed: ParseResult): LoadResult {
       case 'smtp-user': {
         const prev = smtpUsers.get(child.arg);
         if (prev) {
-          err(b, child.pos, `duplicate <smtp-user ${child.arg}>; it is already defined at ${where(prev.pos)}`, { text: `<smtp-user ${child.arg}>`, expected: 'one <smtp-user> block per user name' });
+          err(b, child.argPos, `duplicate <smtp-user ${child.arg}>; it is already defined at line ${prev.pos.line}${prev.pos.file === child.pos.file ? '' : ` of ${path.basename(prev.pos.file)}`}`, { text: child.arg, expected: 'one <smtp-user> block per user name' });
         } else smtpUsers.set(child.arg, child);
         break;
       }
@@ -214,7 +214,7 @@ function sortDiagnostics(diags: Diagnostic[], files: readonly string[]): Diagnos
 // ---- block conversion -------------------------------------------------------
 
 function convertBlock(b: Builder, node: BlockNode): ConfigBlock {
-  const block: ConfigBlock = { scope: node.scope, arg: node.arg, pos: node.pos, settings: new Map(), children: [] };
+  const block: ConfigBlock = { scope: node.scope, arg: node.arg, pos: node.pos, argPos: node.argPos, settings: new Map(), children: [] };
   for (const child of node.children) {
     if (child.kind === 'block') block.children.push(convertBlock(b, child));
     else {
@@ -233,7 +233,8 @@ function addSetting(b: Builder, block: ConfigBlock, s: SettingValue): void {
   }
   if (!s.spec.repeatable) {
     const prev = list[list.length - 1]!;
-    warn(b, s.pos, `'${s.name}' is set again in this block; this line overrides ${where(prev.pos)}`, s.raw);
+    const other = prev.pos.file === s.pos.file ? '' : ` of ${path.basename(prev.pos.file)}`;
+    warn(b, s.pos, `'${s.name}' is set again for the same block; this line overrides line ${prev.pos.line}${other}`, s.raw);
   }
   list.push(s);
 }
@@ -270,11 +271,12 @@ function convertDirective(b: Builder, d: DirectiveNode, scope: ScopeName, blockN
     }
   }
   if (d.value === '') {
-    err(b, d.pos, `'${d.rawName}' has no value`, { text: d.rawName, expected: EXPECTED[spec.type] ?? 'a value' });
+    const at = d.commentColumn !== undefined ? { ...d.pos, column: d.commentColumn } : valuePos(0);
+    err(b, at, `missing value for '${d.rawName}'${d.commentColumn !== undefined ? ' (a # starts a comment, so the rest of the line is not part of the value)' : ''}`, { text: d.rawName, expected: EXPECTED[spec.type] ?? 'a value' });
     return undefined;
   }
   if (spec.status === 'recognised') noteUnsupported(b, spec.name, d.pos);
-  if (d.value === '""') return { name: spec.name, value: undefined, raw: d.value, pos: d.pos, cleared: true, spec };
+  if (d.value === '""') return { name: spec.name, value: undefined, raw: d.value, pos: d.pos, valuePos: valuePos(0), cleared: true, spec };
   const parser = VALUE_PARSERS[spec.type];
   const input = spec.enumValues ? { raw: d.value, directive: spec.name, enumValues: spec.enumValues } : { raw: d.value, directive: spec.name };
   const res = parser(input);
@@ -285,13 +287,21 @@ function convertDirective(b: Builder, d: DirectiveNode, scope: ScopeName, blockN
   for (const w of res.warnings ?? []) warn(b, valuePos(0), `${spec.name}: ${w}`, d.value);
   let value = res.value;
   if (spec.checkFile) value = checkFileValue(b, spec, value, d.pos.file, valuePos(0));
-  return { name: spec.name, value, raw: d.value, pos: d.pos, cleared: false, spec };
+  return { name: spec.name, value, raw: d.value, pos: d.pos, valuePos: valuePos(0), cleared: false, spec };
 }
 
 function reportUnknown(b: Builder, d: DirectiveNode, scope: ScopeName, blockName: string): void {
+  const template = /\{\{|\}\}|^__[A-Za-z0-9_]+__$|^<%|^\$\{/.test(d.rawName);
+  if (template) {
+    err(b, d.pos, `unrendered template text '${d.rawName}': this file was published from a template that was never filled in`, {
+      text: d.rawName,
+      expected: 'a directive; render the template before using the file',
+    });
+    return;
+  }
   const fake = lookupFake(d.name);
   if (fake) {
-    err(b, d.pos, `'${d.rawName}' is not a PowerMTA directive: ${fake}`, { text: d.rawName });
+    err(b, d.pos, `unknown directive '${d.rawName}': it is not a PowerMTA directive (${fake})`, { text: d.rawName });
     return;
   }
   const elsewhere = directivesNamed(d.name);
@@ -343,6 +353,8 @@ function checkFileValue(b: Builder, spec: DirectiveSpec, value: unknown, configF
       err(b, pos, `${spec.name}: cannot read ${abs}: ${why}`, { text: p, expected: 'a readable file (relative paths are relative to the config file)' });
       return abs;
     }
+    const pem = spec.type === 'domain-key' || /certificate|key-file|-key$/.test(spec.name);
+    if (!pem) return abs;
     if (!/-----BEGIN [A-Z0-9 ]+-----/.test(text)) {
       err(b, pos, `${spec.name}: ${abs} is not a PEM file`, { text: p, expected: 'a PEM file (-----BEGIN ...-----)' });
     } else if (spec.name === 'smtp-server-tls-certificate' && (!/-----BEGIN CERTIFICATE-----/.test(text) || !/PRIVATE KEY-----/.test(text))) {

@@ -23,6 +23,8 @@ export interface SettingValue<T = unknown> {
   /** The value as written (after comment removal). */
   readonly raw: string;
   readonly pos: SourcePos;
+  /** Where the value starts. */
+  readonly valuePos: SourcePos;
   /** Written as `""`: clears the inherited value. */
   readonly cleared: boolean;
   readonly spec: DirectiveSpec;
@@ -32,6 +34,7 @@ export interface ConfigBlock {
   readonly scope: ScopeName;
   readonly arg: string;
   readonly pos: SourcePos;
+  readonly argPos: SourcePos;
   /** Directive name → its occurrences in file order (merged blocks included). */
   readonly settings: Map<string, SettingValue[]>;
   /** Nested blocks (`<domain>` in a VMTA, `<address-list>` in a processor). */
@@ -99,4 +102,12 @@ export function values<T>(block: ConfigBlock | undefined, name: string): T[] {
 export function lastSetting<T>(block: ConfigBlock | undefined, name: string): SettingValue<T> | undefined {
   const list = block?.settings.get(name);
   return list && list.length > 0 ? (list[list.length - 1] as SettingValue<T>) : undefined;
+}
+
+/** What an `<acct-file ARG>` names: a file, or `|command` (records piped to a program). `""` is a literal quote. */
+export function acctFileTarget(arg: string): { readonly kind: 'file'; readonly path: string } | { readonly kind: 'pipe'; readonly command: string } {
+  let a = arg.trim();
+  if (a.length >= 2 && a.startsWith('"') && a.endsWith('"')) a = a.slice(1, -1);
+  a = a.replace(/""/g, '"');
+  return a.startsWith('|') ? { kind: 'pipe', command: a.slice(1).trim() } : { kind: 'file', path: a };
 }

@@ -35,6 +35,7 @@ export interface DirectiveNode {
   readonly pos: SourcePos;
   readonly valueLoc: Located;
   readonly valueOffset: number;
+  readonly commentColumn?: number;
 }
 
 export interface BlockNode {
@@ -130,7 +131,7 @@ function parseInto(ctx: Context, text: string, file: string, stack: BlockNode[],
         const spec = BLOCKS[scope];
         if (!spec.parents.includes(current.scope)) {
           const where = spec.parents.map((p) => (p === 'global' ? 'the top level' : `<${p}>`)).join(' or ');
-          err(line.pos, `<${line.rawName}> cannot be nested inside <${current.rawName || 'top level'}>`, {
+          err(line.pos, `<${line.rawName}> is not allowed ${current.scope === 'global' && current.rawName === '' ? 'at the top level' : `inside <${current.rawName}>`}`, {
             text: `<${line.rawName}${line.arg ? ' ' + line.arg : ''}>`,
             expected: `<${scope}> at ${where}`,
           });
@@ -155,21 +156,18 @@ function parseInto(ctx: Context, text: string, file: string, stack: BlockNode[],
       }
       case 'close': {
         if (stack.length <= depthAtStart) {
-          err(line.pos, `</${line.rawName}> without a matching <${line.rawName}>`, {
+          err(line.pos, `unexpected </${line.rawName}>: no <${line.rawName}> is open`, {
             text: `</${line.rawName}>`,
             expected: stack.length > 1 ? `a directive, or </${stack[stack.length - 1]!.rawName}>` : 'a directive or a block',
           });
           break;
         }
         if (current.rawName.toLowerCase() !== line.name) {
-          err(line.pos, `</${line.rawName}> closes <${current.rawName}> opened at line ${current.pos.line}`, {
+          // Reported once; it closes the innermost block, so nothing cascades from it.
+          err(line.pos, `</${line.rawName}> does not match <${current.rawName}${current.arg ? ' ' + current.arg : ''}> opened at line ${current.pos.line}`, {
             text: `</${line.rawName}>`,
             expected: `</${current.rawName}>`,
           });
-          // Recover: if the name matches a block further out, close up to it; otherwise drop the stray tag.
-          const idx = findOpen(stack, line.name, depthAtStart);
-          if (idx >= 0) stack.length = idx;
-          break;
         }
         stack.pop();
         break;
@@ -189,7 +187,16 @@ function parseInto(ctx: Context, text: string, file: string, stack: BlockNode[],
           include(ctx, line, stack, includeChain, file);
           break;
         }
-        current.children.push({ kind: 'directive', name: line.name, rawName: line.rawName, value: line.value, pos: line.pos, valueLoc: line.valueLoc, valueOffset: line.valueOffset });
+        current.children.push({
+          kind: 'directive',
+          name: line.name,
+          rawName: line.rawName,
+          value: line.value,
+          pos: line.pos,
+          valueLoc: line.valueLoc,
+          valueOffset: line.valueOffset,
+          ...(line.commentColumn !== undefined ? { commentColumn: line.commentColumn } : {}),
+        });
         break;
       }
     }
@@ -197,16 +204,11 @@ function parseInto(ctx: Context, text: string, file: string, stack: BlockNode[],
 
   while (stack.length > depthAtStart) {
     const open = stack.pop()!;
-    err(open.pos, `<${open.rawName}> is never closed${includeChain.length ? ' in this file' : ''}`, {
+    err(open.pos, `<${open.rawName}${open.arg ? ' ' + open.arg : ''}> is not closed${includeChain.length ? ' in this file' : ''}`, {
       text: `<${open.rawName}${open.arg ? ' ' + open.arg : ''}>`,
       expected: `</${open.rawName}> before the end of the file`,
     });
   }
-}
-
-function findOpen(stack: BlockNode[], name: string, floor: number): number {
-  for (let k = stack.length - 1; k >= floor; k--) if (stack[k]!.rawName.toLowerCase() === name) return k;
-  return -1;
 }
 
 function blockArgExpected(scope: ScopeName): string {
@@ -316,10 +318,11 @@ function include(ctx: Context, line: Extract<LexLine, { kind: 'directive' }>, st
       real = fs.realpathSync(f);
       text = fs.readFileSync(real, 'utf8');
     } catch (err) {
+      const code = (err as NodeJS.ErrnoException)?.code;
       ctx.diagnostics.push({
         severity: 'error',
         pos: valuePos,
-        message: `cannot include ${f}: ${describeFsError(err)}`,
+        message: code === 'ENOENT' ? `include file not found: ${target}` : `cannot include ${target}: ${describeFsError(err)}`,
         text: target,
         expected: 'an existing, readable file (relative paths are relative to the including file)',
       });

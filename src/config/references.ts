@@ -26,7 +26,7 @@ export function checkReferences(cfg: PetrelConfig): Diagnostic[] {
       if (!cfg.vmtas.has(name)) {
         out.push({
           severity: 'error',
-          pos: s.pos,
+          pos: s.valuePos,
           message: `<virtual-mta-pool ${pool.name}> names undefined virtual-mta '${name}'`,
           text: name,
           expected: `one of: ${[...cfg.vmtas.keys()].join(', ') || '(no <virtual-mta> is defined)'}`,
@@ -39,7 +39,7 @@ export function checkReferences(cfg: PetrelConfig): Diagnostic[] {
     for (const s of block.settings.get('source') ?? []) {
       const name = String(s.value);
       if (!namedSources.has(name)) {
-        out.push({ severity: 'error', pos: s.pos, message: `<smtp-user ${user}> names undefined source '${name}'`, text: name, expected: `a <source ${name}> block` });
+        out.push({ severity: 'error', pos: s.valuePos, message: `<smtp-user ${user}> names undefined source '${name}'`, text: name, expected: `a <source ${name}> block` });
       }
     }
   }
@@ -48,7 +48,7 @@ export function checkReferences(cfg: PetrelConfig): Diagnostic[] {
     const l = s.value as Listener;
     const src = l.options['source'];
     if (src !== undefined && !namedSources.has(src)) {
-      out.push({ severity: 'error', pos: s.pos, message: `smtp-listener ${l.text} names undefined source '${src}'`, text: src, expected: `a <source ${src}> block` });
+      out.push({ severity: 'error', pos: s.valuePos, message: `smtp-listener ${l.text} names undefined source '${src}'`, text: src, expected: `a <source ${src}> block` });
     }
   }
 
@@ -67,7 +67,7 @@ export function checkReferences(cfg: PetrelConfig): Diagnostic[] {
       for (const s of once(block.settings.get(directive))) {
         if (s.cleared) continue;
         const name = String(s.value);
-        if (!map.has(name)) out.push({ severity: 'error', pos: s.pos, message: `${directive} '${name}' is not defined`, text: name, expected: `a <${kind} ${name}> block` });
+        if (!map.has(name)) out.push({ severity: 'error', pos: s.valuePos, message: `${directive} '${name}' is not defined`, text: name, expected: `a <${kind} ${name}> block` });
       }
     }
     for (const s of once(block.settings.get('default-virtual-mta'))) warnVmta(s, String(s.value));
@@ -83,7 +83,7 @@ export function checkReferences(cfg: PetrelConfig): Diagnostic[] {
 
   function warnVmta(s: SettingValue, name: string): void {
     if (s.cleared || isVmtaOrPool(name)) return;
-    out.push({ severity: 'warning', pos: s.pos, message: `virtual-mta '${name}' is not defined; such mail goes to {default}`, text: name });
+    out.push({ severity: 'warning', pos: s.valuePos, message: `virtual-mta '${name}' is not defined; such mail goes to {default}`, text: name });
   }
 }
 

@@ -25,14 +25,16 @@
  * default (usually "none"), and `from` points at the line that cleared it.
  *
  * Lookups are cheap after the first: the ordered block chain of each queue
- * and source is cached, as is every resolved value; a reload builds a new
- * resolver, which is how the cache is invalidated.
+ * and source is cached (a chain is a few blocks, so resolving a directive
+ * is a few map lookups); a reload builds a new resolver, which is how the
+ * cache is invalidated.
  */
 import * as net from 'node:net';
 import { DIRECTIVES } from './directives.js';
 import type { ConfigBlock, DomainEntry, PetrelConfig, SettingValue } from './model.js';
 import type { Cidr, DirectiveSpec, ScopeName, SourcePos } from './types.js';
 import { VALUE_PARSERS } from './values.js';
+import { cidrContains } from './ip.js';
 
 export interface Resolved<T = unknown> {
   readonly name: string;
@@ -64,8 +66,10 @@ function specsFor(scope: ScopeName): DirectiveSpec[] {
 
 export class ConfigResolver {
   private readonly queueChains = new Map<string, ConfigBlock[]>();
-  private readonly queueValues = new Map<string, Map<string, Resolved>>();
+  private readonly sourceChains = new Map<string, ConfigBlock[]>();
+  private readonly indexes = new Map<readonly DomainEntry[], DomainIndex>();
   private readonly specByName = new Map<string, DirectiveSpec>();
+  private readonly specByScope = new Map<string, DirectiveSpec>();
 
   constructor(readonly config: PetrelConfig) {
     for (const d of DIRECTIVES) if (!this.specByName.has(d.name) || d.scopes.includes('domain') || d.scopes.includes('source')) this.specByName.set(d.name, d);
@@ -73,17 +77,7 @@ export class ConfigResolver {
 
   /** The value of a `<domain>` directive for the queue `domain/vmta` (vmta optional: `{default}`). */
   domain<T = unknown>(name: string, domain: string, vmta?: string, pool?: string): Resolved<T> {
-    const key = `${domain.toLowerCase()}/${vmta ?? '{default}'}/${pool ?? ''}`;
-    let values = this.queueValues.get(key);
-    if (!values) {
-      values = new Map();
-      this.queueValues.set(key, values);
-    }
-    const hit = values.get(name);
-    if (hit) return hit as Resolved<T>;
-    const res = this.firstIn(this.queueChain(domain, vmta, pool), this.spec(name, 'domain'));
-    values.set(name, res);
-    return res as Resolved<T>;
+    return this.firstIn(this.queueChain(domain, vmta, pool), this.spec(name, 'domain')) as Resolved<T>;
   }
 
   /** Every `<domain>`-scope directive for a queue, in table order. */
@@ -126,18 +120,20 @@ export class ConfigResolver {
     const key = `${d}/${vmta ?? '{default}'}/${pool ?? ''}`;
     const cached = this.queueChains.get(key);
     if (cached) return cached;
-    const levels: DomainEntry[][] = [];
+    const chain: ConfigBlock[] = [];
     const v = vmta ? this.config.vmtas.get(vmta) : undefined;
-    if (v) levels.push(v.domains);
+    if (v) chain.push(...this.index(v.domains).match(d).map((e) => e.block));
     const p = pool ? this.config.pools.get(pool) : undefined;
-    if (p) levels.push(p.domains);
-    levels.push([...this.config.domains]);
-    const chain = levels.flatMap((entries) => orderDomainMatches(entries, d).map((e) => e.block));
-    this.queueChains.set(key, chain);
+    if (p) chain.push(...this.index(p.domains).match(d).map((e) => e.block));
+    chain.push(...this.index(this.config.domains).match(d).map((e) => e.block));
+    remember(this.queueChains, key, chain);
     return chain;
   }
 
   sourceChain(ip: string, named: readonly string[]): ConfigBlock[] {
+    const key = `${ip}|${named.join(',')}`;
+    const cached = this.sourceChains.get(key);
+    if (cached) return cached;
     const out: ConfigBlock[] = [];
     for (const n of named) {
       const e = this.config.sources.find((s) => s.match.kind === 'name' && s.match.name === n);
@@ -148,12 +144,27 @@ export class ConfigResolver {
       .filter(({ s }) => s.match.kind === 'cidr' && cidrHas(s.match.cidr, ip))
       .sort((a, b) => (b.s.match as { cidr: Cidr }).cidr.prefix - (a.s.match as { cidr: Cidr }).cidr.prefix || a.index - b.index);
     out.push(...matches.map(({ s }) => s.block));
+    remember(this.sourceChains, key, out);
     return out;
   }
 
+  private index(entries: readonly DomainEntry[]): DomainIndex {
+    let idx = this.indexes.get(entries);
+    if (!idx) {
+      idx = new DomainIndex(entries);
+      this.indexes.set(entries, idx);
+    }
+    return idx;
+  }
+
   private spec(name: string, scope: ScopeName): DirectiveSpec {
-    const s = DIRECTIVES.find((d) => d.name === name && d.scopes.includes(scope)) ?? this.specByName.get(name);
-    if (!s) throw new Error(`internal: no directive '${name}' in the table`);
+    const key = `${scope}:${name}`;
+    let s = this.specByScope.get(key);
+    if (!s) {
+      s = DIRECTIVES.find((d) => d.name === name && d.scopes.includes(scope)) ?? this.specByName.get(name);
+      if (!s) throw new Error(`internal: no directive '${name}' in the table`);
+      this.specByScope.set(key, s);
+    }
     return s;
   }
 
@@ -177,51 +188,83 @@ function fromSettings(spec: DirectiveSpec, list: readonly SettingValue[]): Resol
   return { name: spec.name, value: last.value, raw: last.raw, from: last.pos, spec };
 }
 
-/** Domain entries that match `domain`, most specific first. */
-export function orderDomainMatches(entries: readonly DomainEntry[], domain: string): DomainEntry[] {
-  const exact: DomainEntry[] = [];
-  const suffix: Array<{ e: DomainEntry; len: number }> = [];
-  const any: DomainEntry[] = [];
-  for (const e of entries) {
-    const p = e.pattern;
-    switch (p.kind) {
-      case 'exact':
-        if (p.domain === domain) exact.push(e);
-        break;
-      case 'macro':
-        if (e.expanded?.has(domain)) exact.push(e);
-        break;
-      case 'suffix':
-        if ((p.includeSelf && domain === p.domain) || domain.endsWith('.' + p.domain)) suffix.push({ e, len: p.domain.length });
-        break;
-      case 'ip-literal': {
-        const m = /^\[?([^\]]+)\]?$/.exec(domain);
-        if (m && net.isIP(m[1]!) && cidrHas(p.cidr, m[1]!)) exact.push(e);
-        break;
-      }
-      case 'any':
-        any.push(e);
-        break;
-    }
-  }
-  suffix.sort((a, b) => b.len - a.len);
-  return [...exact, ...suffix.map((s) => s.e), ...any];
+/**
+ * Caches are bounded: a server sees a bounded set of queues, but a caller
+ * iterating over millions of random names must not grow memory without end.
+ */
+const CACHE_LIMIT = 200_000;
+function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
+  if (map.size >= CACHE_LIMIT) map.clear();
+  map.set(key, value);
 }
 
-const blockLists = new Map<string, net.BlockList>();
+/**
+ * The `<domain>` entries of one level, indexed so that matching a domain
+ * costs one map lookup per label instead of a scan of every block.
+ */
+class DomainIndex {
+  private readonly exact = new Map<string, DomainEntry[]>();
+  private readonly suffix = new Map<string, DomainEntry[]>();
+  private readonly ipLiterals: DomainEntry[] = [];
+  private readonly any: DomainEntry[] = [];
+
+  constructor(entries: readonly DomainEntry[]) {
+    const add = (map: Map<string, DomainEntry[]>, k: string, e: DomainEntry): void => {
+      const list = map.get(k);
+      if (list) list.push(e);
+      else map.set(k, [e]);
+    };
+    for (const e of entries) {
+      const p = e.pattern;
+      switch (p.kind) {
+        case 'exact':
+          add(this.exact, p.domain, e);
+          break;
+        case 'macro':
+          for (const d of e.expanded ?? []) add(this.exact, d, e);
+          break;
+        case 'suffix':
+          add(this.suffix, p.domain, e);
+          break;
+        case 'ip-literal':
+          this.ipLiterals.push(e);
+          break;
+        case 'any':
+          this.any.push(e);
+          break;
+      }
+    }
+  }
+
+  /** Entries matching `domain`: exact (file order), then suffixes longest first, then `*`. */
+  match(domain: string): DomainEntry[] {
+    const out: DomainEntry[] = [...(this.exact.get(domain) ?? [])];
+    if (this.ipLiterals.length > 0) {
+      const m = /^\[?([^\]]+)\]?$/.exec(domain);
+      const ip = m?.[1];
+      if (ip && net.isIP(ip)) for (const e of this.ipLiterals) if (e.pattern.kind === 'ip-literal' && cidrHas(e.pattern.cidr, ip)) out.push(e);
+    }
+    if (this.suffix.size > 0) {
+      for (let at = 0; at >= 0; at = domain.indexOf('.', at + 1)) {
+        const self = at === 0 && !domain.startsWith('.');
+        const candidate = self ? domain : domain.slice(at + 1);
+        for (const e of this.suffix.get(candidate) ?? []) {
+          if (e.pattern.kind === 'suffix' && (!self || e.pattern.includeSelf)) out.push(e);
+        }
+        if (at < 0) break;
+      }
+    }
+    out.push(...this.any);
+    return out;
+  }
+}
+
+/** Domain entries that match `domain`, most specific first (unindexed; for one-off use). */
+export function orderDomainMatches(entries: readonly DomainEntry[], domain: string): DomainEntry[] {
+  return new DomainIndex(entries).match(domain);
+}
 
 /** Does `cidr` contain `ip`? IPv4-mapped IPv6 addresses match IPv4 networks. */
 export function cidrHas(cidr: Cidr, ip: string): boolean {
-  const key = `${cidr.address}/${cidr.prefix}`;
-  let bl = blockLists.get(key);
-  if (!bl) {
-    bl = new net.BlockList();
-    bl.addSubnet(cidr.address, cidr.prefix, cidr.family === 6 ? 'ipv6' : 'ipv4');
-    blockLists.set(key, bl);
-  }
-  const family = net.isIP(ip);
-  if (family === 0) return false;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped && cidr.family === 4) return bl.check(mapped[1]!, 'ipv4');
-  return bl.check(ip, family === 6 ? 'ipv6' : 'ipv4');
+  return cidrContains(cidr, ip);
 }

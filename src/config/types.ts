@@ -79,6 +79,7 @@ export type ScopeName =
  * - `enum`: one of `DirectiveSpec.enumValues`
  * - `path`: a file system path (string); existence is checked by the loader where the table says so
  * - `email`: an address `local@domain` (or a bare domain where PowerMTA allows) → string
+ * - `address-pattern`: an exact address or a Perl-style `/regex/` matched against the whole address (relay-address) → AddressPattern
  * - `source-host`: `IP HOSTNAME` (smtp-source-host) → {ip, hostname}; IP may also be a range a-b or CIDR
  * - `domain-key`: `selector,domain,keyfile` → {selector, domain, keyFile}
  * - `http-access`: `IP|CIDR none|monitor|admin` → {cidr, level}
@@ -118,6 +119,7 @@ export type ValueTypeName =
   | 'enum'
   | 'path'
   | 'email'
+  | 'address-pattern'
   | 'source-host'
   | 'domain-key'
   | 'http-access'
@@ -235,6 +237,10 @@ export interface CategoryRule {
   readonly source: string;
   readonly category: string;
 }
+
+export type AddressPattern =
+  | { readonly kind: 'exact'; readonly address: string; readonly text: string }
+  | { readonly kind: 'regex'; readonly regex: RegExp; readonly text: string };
 
 export interface SourceHost {
   readonly ip: string;

@@ -2,7 +2,7 @@
  * @module config/values-common
  *
  * The machinery every value parser shares:
- *  - `ok` / `fail` build `ValueResult`s; `shiftError` re-bases a sub-parser's offset;
+ *  - `ok` / `fail` build `ValueResult`s;
  *  - `splitWords` splits a value into whitespace-separated words, honouring double quotes;
  *  - `unquote` removes one pair of enclosing quotes (`""` inside stands for one `"`);
  *  - `splitCommaList` splits `a, b,c` into items, reporting empty items;
@@ -145,11 +145,6 @@ export function exactWords(raw: string, min: number, max: number, expected: stri
 
 export function unexpectedWord(word: WordToken, raw: string, expected: string): ValueError {
   return fail(`unexpected '${raw.slice(word.offset).trim()}' after the value`, expected, word.offset, raw.slice(word.offset).trim());
-}
-
-/** Re-base an error found in a sub-string that starts at `by` in the raw text. */
-export function shiftError(error: ValueError, by: number): ValueError {
-  return { ...error, offset: error.offset + by };
 }
 
 /**

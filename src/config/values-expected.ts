@@ -28,6 +28,7 @@ export const EXPECTED: Readonly<Record<ValueTypeName, string>> = {
   word: 'a single word without spaces',
   enum: 'one of the allowed words',
   path: 'a file or directory path',
+  'address-pattern': 'an address such as abuse@fbl.example.com, or a /regex/ matched against the whole address',
   email: 'an address such as postmaster@example.com',
   'source-host': 'an IP address and a host name such as 192.0.2.10 mta1.example.com',
   'domain-key': 'selector,domain,keyfile such as s1,example.com,/etc/pmta/dkim/s1.pem',

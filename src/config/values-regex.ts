@@ -34,9 +34,10 @@
  *    negated POSIX classes, the `x` flag.
  * `//` is the empty pattern, which matches everything (the catch-all of bounce categories).
  */
-import type { ValueInput, ValueResult } from './types.js';
+import type { AddressPattern, ValueInput, ValueResult } from './types.js';
 import { EXPECTED } from './values-expected.js';
 import { fail, isSpace, ok } from './values-common.js';
+import { parseEmail } from './values-domain.js';
 
 interface Flags {
   ignoreCase: boolean;
@@ -191,7 +192,7 @@ function translate(body: string, at: number, trailing: string, flagsAt: number, 
 
   // Leading inline modifiers set the flags of the whole pattern.
   let i = 0;
-  for (let m = /^\(\?([a-zA-Z]*)(?:-([a-zA-Z]*))?\)/.exec(body); m; m = /^\(\?([a-zA-Z]*)(?:-([a-zA-Z]*))?\)/.exec(body.slice(i))) {
+  for (let m = /^\(\?([a-z]*)(?:-([a-z]*))?\)/.exec(body); m; m = /^\(\?([a-z]*)(?:-([a-z]*))?\)/.exec(body.slice(i))) {
     const bad = applyModifiers(flags, m[1]!, m[2] ?? '');
     if (bad !== undefined) return refuse(i, m[0].length, unsupportedModifier(bad));
     i += m[0].length;
@@ -386,7 +387,7 @@ function translateGroup(rest: string, i: number, flags: Flags, refuse: Refuse, w
   if (rest.startsWith('(?|')) return refuse(i, 3, 'branch-reset groups (?|…) are not supported in JavaScript');
   if (rest.startsWith('(?(')) return refuse(i, 3, 'conditionals (?(…)…) are not supported in JavaScript');
   if (rest.startsWith('(?{') || rest.startsWith('(??{')) return refuse(i, 3, 'embedded code (?{…}) is not supported');
-  const modifier = /^\(\?([a-zA-Z]*)(?:-([a-zA-Z]*))?([:)])/.exec(rest);
+  const modifier = /^\(\?([a-z]*)(?:-([a-z]*))?([:)])/.exec(rest);
   if (modifier) {
     const changed: Flags = { ...flags };
     const bad = applyModifiers(changed, modifier[1]!, modifier[2] ?? '');
@@ -400,4 +401,20 @@ function translateGroup(rest: string, i: number, flags: Flags, refuse: Refuse, w
     return as(modifier[3] === ')' ? '' : '(?:', modifier[0].length);
   }
   return refuse(i, 3, `unknown group construct '${rest.slice(0, 3)}'`);
+}
+
+/**
+ * `relay-address`: an exact address (`abuse@fbl.example.com`, compared
+ * case-insensitively) or a `/regex/` tested against the whole address.
+ */
+export function parseAddressPattern(input: ValueInput): ValueResult<AddressPattern> {
+  const raw = input.raw.trim();
+  if (raw.startsWith('/')) {
+    const re = parseRegex(input);
+    if (!re.ok) return re;
+    return { ok: true, value: { kind: 'regex', regex: re.value, text: raw }, ...(re.warnings ? { warnings: re.warnings } : {}) };
+  }
+  const email = parseEmail(input);
+  if (!email.ok) return email;
+  return { ok: true, value: { kind: 'exact', address: email.value.toLowerCase(), text: raw } };
 }

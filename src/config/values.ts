@@ -32,7 +32,7 @@ import {
   parseListener,
   parseSourceHost,
 } from './values-net.js';
-import { parseRegex } from './values-regex.js';
+import { parseAddressPattern, parseRegex } from './values-regex.js';
 import {
   parseCategoryRule,
   parseHeaderPatternRule,
@@ -78,6 +78,7 @@ export const VALUE_PARSERS: Readonly<Record<ValueTypeName, ValueParser>> = {
   int: parseInteger,
   'int-unlimited': parseIntUnlimited,
   ip: parseIp,
+  'address-pattern': parseAddressPattern,
   cidr: parseCidr,
   listener: parseListener,
   'host-list': parseHostList,

@@ -33,9 +33,8 @@
  * Nothing here throws.
  */
 
-import { scanPath, isIpv4, isIpv6, isValidDomain } from './address.js';
+import { scanPath, isIpv4, isIpv6, isValidDomain, formatPath } from './address.js';
 import type { ForwardPath, ReversePath, AddressError } from './address.js';
-import { formatPath } from './address.js';
 import type { Reply } from './reply.js';
 import { reply } from './enhanced-codes.js';
 import type { ReplyContext } from './enhanced-codes.js';
@@ -149,16 +148,12 @@ export function parseCommand(input: string | Uint8Array): SmtpCommand | CommandS
   }
 }
 
-/** `KEYWORD:` then optional spaces, then a path, then SP-separated params. */
-function splitPathCommand(
-  arg: string,
-  keyword: 'FROM:' | 'TO:',
-): { pathText: string; pathStart: number } | undefined {
+/** Index of the `<` after `KEYWORD:` and optional spaces, or undefined. */
+function pathStart(arg: string, keyword: 'FROM:' | 'TO:'): number | undefined {
   if (arg.slice(0, keyword.length).toUpperCase() !== keyword) return undefined;
   let i = keyword.length;
   while (arg[i] === ' ') i++;
-  if (arg[i] !== '<') return undefined;
-  return { pathText: arg, pathStart: i };
+  return arg[i] === '<' ? i : undefined;
 }
 
 /** Params are the words after the path; the path must be followed by SP or end. */
@@ -175,9 +170,9 @@ function addressContext(e: AddressError, sender: boolean): ReplyContext {
 
 function parseMail(arg: string): SmtpCommand | CommandSyntaxError {
   const usage = 'Syntax: MAIL FROM:<address>';
-  const split = splitPathCommand(arg, 'FROM:');
-  if (split === undefined) return syntaxError('MAIL', 'SYNTAX', usage);
-  const scanned = scanPath(arg, split.pathStart, { utf8: true });
+  const start = pathStart(arg, 'FROM:');
+  if (start === undefined) return syntaxError('MAIL', 'SYNTAX', usage);
+  const scanned = scanPath(arg, start, { utf8: true });
   if (!scanned.ok) return syntaxError('MAIL', addressContext(scanned.error, true));
   if (scanned.path.kind === 'postmaster') return syntaxError('MAIL', 'SYNTAX_SENDER');
   const words = paramWords(arg, scanned.end);
@@ -193,9 +188,9 @@ function parseMail(arg: string): SmtpCommand | CommandSyntaxError {
 
 function parseRcpt(arg: string): SmtpCommand | CommandSyntaxError {
   const usage = 'Syntax: RCPT TO:<address>';
-  const split = splitPathCommand(arg, 'TO:');
-  if (split === undefined) return syntaxError('RCPT', 'SYNTAX', usage);
-  const scanned = scanPath(arg, split.pathStart, { utf8: true });
+  const start = pathStart(arg, 'TO:');
+  if (start === undefined) return syntaxError('RCPT', 'SYNTAX', usage);
+  const scanned = scanPath(arg, start, { utf8: true });
   if (!scanned.ok) return syntaxError('RCPT', addressContext(scanned.error, false));
   if (scanned.path.kind === 'null') return syntaxError('RCPT', 'SYNTAX_RECIPIENT');
   const words = paramWords(arg, scanned.end);

@@ -8,7 +8,8 @@
  *  - `Reply` `{ code, enhanced?, lines }`: `lines` hold the text only, without
  *    the code and without the enhanced status code.
  *  - `formatReply(reply, opts?)`: wire text, CRLF on every line, `250-` on
- *    continuation lines (RFC 5321 §4.2.1); the enhanced code is repeated on
+ *    continuation lines and `250 ` (always with the space) on the last
+ *    (RFC 5321 §4.2.1); the enhanced code is repeated on
  *    every line (RFC 2034 §3) unless `enhancedStatusCodes: false`.
  *  - `ReplyParser`: `push(bytes)` returns complete replies and errors as
  *    values; `end()` reports a reply cut short by the peer closing.
@@ -59,13 +60,15 @@ const UNSAFE_TEXT = /[\r\n\0]/g;
  */
 export function formatReply(reply: Reply, opts: FormatReplyOptions = {}): string {
   const withEnhanced = opts.enhancedStatusCodes !== false && reply.enhanced !== undefined;
-  const prefix = withEnhanced ? `${reply.enhanced} ` : '';
   const lines = reply.lines.length === 0 ? [''] : reply.lines;
   let out = '';
   for (let i = 0; i < lines.length; i++) {
+    // RFC 5321 §4.2.1: the last line is code SP [text], even when the text is
+    // empty (RFC 4954 §4 `continue-req = "334" SP [base64]` relies on it).
     const sep = i === lines.length - 1 ? ' ' : '-';
-    const text = `${prefix}${(lines[i] ?? '').replace(UNSAFE_TEXT, ' ')}`.trimEnd();
-    out += text === '' && sep === ' ' ? `${reply.code}\r\n` : `${reply.code}${sep}${text}\r\n`;
+    const text = (lines[i] ?? '').replace(UNSAFE_TEXT, ' ');
+    const body = withEnhanced ? (text === '' ? `${reply.enhanced}` : `${reply.enhanced} ${text}`) : text;
+    out += `${reply.code}${sep}${body}\r\n`;
   }
   return out;
 }
@@ -134,7 +137,8 @@ const ERROR_TEXT_MAX = 80;
  */
 export class ReplyParser {
   readonly #limits: ReplyParserLimits;
-  #pending: Buffer = Buffer.alloc(0);
+  #pending: Buffer[] = [];
+  #pendingOctets = 0;
   #code = 0;
   #lines: string[] = [];
   #replyOctets = 0;
@@ -151,45 +155,53 @@ export class ReplyParser {
 
   /** True while a multi-line reply or a partial line is buffered. */
   get inProgress(): boolean {
-    return this.#pending.length > 0 || this.#lines.length > 0;
+    return this.#pendingOctets > 0 || this.#lines.length > 0;
   }
 
   /** Feed bytes from the server; returns the replies completed by them. */
   push(chunk: Uint8Array): ReplyEvent[] {
     const events: ReplyEvent[] = [];
     if (this.#failed) return events;
-    let buf = this.#pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.#pending, chunk]);
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     let start = 0;
     for (;;) {
+      // Only the new octets are searched: cost stays linear even byte by byte.
       const lf = buf.indexOf(LF, start);
       if (lf === -1) break;
-      const end = lf > start && buf[lf - 1] === CR ? lf - 1 : lf;
-      const ev = this.#line(buf.subarray(start, end), lf + 1 - start);
+      const head = this.#pending;
+      const line = head.length === 0 ? buf.subarray(start, lf) : Buffer.concat([...head, buf.subarray(start, lf)]);
+      this.#pending = [];
+      this.#pendingOctets = 0;
+      const end = line.length > 0 && line[line.length - 1] === CR ? line.length - 1 : line.length;
+      const ev = this.#line(line.subarray(0, end), line.length + 1);
       start = lf + 1;
       if (ev !== undefined) {
         events.push(ev);
         if (ev.type === 'error') return events;
       }
     }
-    buf = buf.subarray(start);
+    const tail = buf.subarray(start);
+    if (tail.length === 0) return events;
     // A CR may still be waiting for its LF, hence the + 1.
-    if (buf.length > this.#limits.maxLineOctets + 1) {
+    if (this.#pendingOctets + tail.length > this.#limits.maxLineOctets + 1) {
       events.push(this.#fail({ kind: 'LINE_TOO_LONG', limit: this.#limits.maxLineOctets }));
       return events;
     }
-    this.#pending = Buffer.from(buf);
+    this.#pending.push(Buffer.from(tail));
+    this.#pendingOctets += tail.length;
     return events;
   }
 
   /** The server closed the connection: report a reply left incomplete. */
   end(): ReplyEvent[] {
     if (this.#failed || !this.inProgress) return [];
-    return [this.#fail({ kind: 'TRUNCATED', octets: this.#replyOctets + this.#pending.length })];
+    return [this.#fail({ kind: 'TRUNCATED', octets: this.#replyOctets + this.#pendingOctets })];
   }
 
   #fail(error: ReplyParseError): ReplyEvent {
     this.#failed = true;
-    this.#pending = Buffer.alloc(0);
+    this.#pending = [];
+    this.#pendingOctets = 0;
     this.#lines = [];
     return { type: 'error', error };
   }

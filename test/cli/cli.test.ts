@@ -82,7 +82,7 @@ test('check-config: every error, file:line:column, the line and a caret; exit 1'
     assert.match(r.stderr, /hint: did you mean 'max-smtp-out'\?/);
     assert.match(r.stderr, /config:3:19: error: invalid value for 'bounce-after': unknown time unit 'x'/);
     assert.match(r.stderr, /\n {4} {4}bounce-after 4x\n {4} {18}\^\n/);
-    assert.match(r.stderr, /config:5:1: error: <\/domain> without a matching <domain>/);
+    assert.match(r.stderr, /config:5:1: error: unexpected <\/domain>: no <domain> is open/);
     assert.match(r.stderr, /3 errors; configuration refused/);
     assert.doesNotMatch(r.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, 'no stack trace');
   });

@@ -113,9 +113,9 @@ export const GLOBAL_DIRECTIVES: readonly Spec[] = [
   },
   {
     name: 'relay-address',
-    // Plain address or /regex/: no single value type covers both, so the text is kept and read by the relay code.
+    // A plain address or a /regex/ (the seed article's form), compiled at load time.
     scopes: ['global'],
-    type: 'string',
+    type: 'address-pattern',
     repeatable: true,
     area: 'relay',
     status: 'recognised',
