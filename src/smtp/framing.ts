@@ -19,6 +19,8 @@
  * LineReader contracts:
  *  - `maxLineOctets` counts the line ending (RFC 5321 §4.5.3.1.4: 512 for
  *    commands); the session may raise it, e.g. for AUTH (RFC 4954 §4: 12288).
+ *  - `push` copies the partial line (at most `maxLineOctets` octets) plus
+ *    the new chunk, so one push costs O(maxLineOctets + chunk).
  *  - An over-long line yields one `line-too-long` event as soon as it is
  *    known, and the reader discards octets up to the next LF, keeping none:
  *    a flood without a line ending costs O(maxLineOctets) memory.

@@ -207,7 +207,7 @@ function checkSummary(cfg: PetrelConfig, exp: Expect, dir: string, files: readon
   }
 }
 
-for (const set of ['realistic', 'seed', 'lexical', 'invalid']) {
+for (const set of ['realistic', 'seed', 'lexical', 'invalid', 'scopes']) {
   const dir = path.join(fixtures, set);
   for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.conf')).sort()) {
     test(`${set}/${name}`, () => {
