@@ -55,6 +55,7 @@ console.log(
     bytesPerRecipient: Math.round((after - before) / recipients),
     indexArrayBytes: spool.stats().indexArrayBytes,
     takeBatchUs: Math.round(takeUs),
+    takeUsPerRecipient: Number(((takeUs * probes) / Math.max(1, leased)).toFixed(1)),
     leasedPerProbe: leased / probes,
   }),
 );

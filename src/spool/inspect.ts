@@ -10,8 +10,8 @@
  * or envelope id compare 32-bit hashes first and read only the candidates'
  * envelopes from disk.
  *
- * Exports: `readMeta`, `readReplies`, `queueStats`, `messageInfo`,
- * `findByHash`, `listMessageIds`, `readBody`.
+ * Exports: `readMeta`, `readReplies`, `leasedMessages`, `queueStats`,
+ * `messageInfo`, `findByHash`, `listMessageIds`, `readBody`.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -30,7 +30,7 @@ import {
   type StateChange,
 } from './record.js';
 import type { SegmentLog } from './segment-log.js';
-import type { MessageInfo, QueueStats, RecipientInfo, RecipientState } from './types.js';
+import type { LeasedMessage, MessageInfo, QueueStats, RecipientInfo, RecipientState } from './types.js';
 
 /** Reads and checks the envelope part of a live message's record. */
 export async function readMeta(log: SegmentLog, index: QueueIndex, m: number): Promise<MessageMeta> {
@@ -40,6 +40,61 @@ export async function readMeta(log: SegmentLog, index: QueueIndex, m: number): P
   } catch (e) {
     throw new SpoolError('CORRUPT_RECORD', `message ${formatMessageId(index.mId[m]!)}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/**
+ * Groups leased recipient slots by message (in lease order) and reads each
+ * message's envelope, in parallel. A message whose envelope cannot be read
+ * is handed to `unreadable` and left out.
+ */
+export async function leasedMessages(
+  log: SegmentLog,
+  index: QueueIndex,
+  slots: readonly number[],
+  unreadable: (id: string, slots: readonly number[], error: unknown) => void,
+): Promise<LeasedMessage[]> {
+  const byMsg = new Map<number, number[]>();
+  for (const r of slots) {
+    const m = index.rMsg[r]!;
+    const list = byMsg.get(m);
+    if (list) list.push(r);
+    else byMsg.set(m, [r]);
+  }
+  const read = await Promise.all(
+    [...byMsg].map(async ([m, rs]) => {
+      const id = formatMessageId(index.mId[m]!);
+      try {
+        return { m, rs, id, meta: await readMeta(log, index, m) };
+      } catch (e) {
+        unreadable(id, rs, e);
+        return undefined;
+      }
+    }),
+  );
+  const out: LeasedMessage[] = [];
+  for (const x of read) {
+    if (!x) continue;
+    const { m, rs, id, meta } = x;
+    const r0 = index.mRcptStart[m]!;
+    const recipients: RecipientInfo[] = rs.map((r) => {
+      const i = r - r0;
+      const rc = meta.env.recipients[i]!;
+      return {
+        id: recipientId(id, i),
+        index: i,
+        address: rc.address,
+        ...(rc.notify ? { notify: rc.notify } : {}),
+        ...(rc.orcpt !== undefined ? { orcpt: rc.orcpt } : {}),
+        queue: index.queues[index.rQueue[r]!]!.name,
+        state: 'in-flight',
+        attempts: index.rAttempts[r]!,
+        nextAttemptAt: undefined,
+        lastReply: undefined,
+      };
+    });
+    out.push({ messageId: id, envelope: meta.env, size: index.mSize[m]!, recipients });
+  }
+  return out;
 }
 
 /** Last replies of the given recipient slots (undefined where none), reading each record once. */

@@ -33,7 +33,7 @@
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { toSpoolIoError } from './errors.js';
+import { SpoolError, toSpoolIoError } from './errors.js';
 import {
   RecordType,
   checkRecordAt,
@@ -71,7 +71,9 @@ export class SegmentLog {
   #size = 0;
   #activeSealed = false;
   #mustRotate = false;
-  readonly #readers = new Map<number, FileHandle>();
+  #closed = false;
+  /** Read handles of sealed segments (promises, so concurrent readers share one open). */
+  readonly #readers = new Map<number, Promise<FileHandle>>();
 
   private constructor(dir: string, corruptDir: string, segmentSize: number, logger: SpoolLogger) {
     this.dir = dir;
@@ -258,7 +260,7 @@ export class SegmentLog {
     }
     this.#mustRotate = false;
     // The sealed segment stays readable through its old handle.
-    this.#readers.set(sealedSeg, fh);
+    this.#readers.set(sealedSeg, Promise.resolve(fh));
   }
 
   async #createSegment(n: number): Promise<void> {
@@ -278,6 +280,7 @@ export class SegmentLog {
 
   /** Reads `length` bytes at `offset` of `segment`. Rejects with SPOOL_IO. */
   async read(segment: number, offset: number, length: number): Promise<Buffer> {
+    if (this.#closed) throw new SpoolError('SPOOL_CLOSED', 'spool log is closed');
     const buf = Buffer.allocUnsafe(length);
     try {
       const fh = segment === this.#active && this.#fh ? this.#fh : await this.#reader(segment);
@@ -294,11 +297,12 @@ export class SegmentLog {
     return buf;
   }
 
-  async #reader(segment: number): Promise<FileHandle> {
+  #reader(segment: number): Promise<FileHandle> {
     let fh = this.#readers.get(segment);
     if (!fh) {
-      fh = await fsp.open(path.join(this.dir, segName(segment)), 'r');
+      fh = fsp.open(path.join(this.dir, segName(segment)), 'r');
       this.#readers.set(segment, fh);
+      fh.catch(() => this.#readers.delete(segment));
     }
     return fh;
   }
@@ -314,7 +318,7 @@ export class SegmentLog {
       const r = this.#readers.get(seg);
       if (r) {
         this.#readers.delete(seg);
-        await r.close().catch(() => undefined);
+        await r.then((fh) => fh.close()).catch(() => undefined);
       }
       await fsp.unlink(path.join(this.dir, segName(seg)));
       await syncDir(this.dir);
@@ -325,7 +329,8 @@ export class SegmentLog {
   }
 
   async close(): Promise<void> {
-    for (const r of this.#readers.values()) await r.close().catch(() => undefined);
+    this.#closed = true;
+    for (const r of this.#readers.values()) await r.then((fh) => fh.close()).catch(() => undefined);
     this.#readers.clear();
     await this.#fh?.close().catch(() => undefined);
     this.#fh = undefined;

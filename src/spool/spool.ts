@@ -19,22 +19,27 @@
  * 4. The event loop never waits for the disk: writes and fsyncs run on the
  *    libuv thread pool (fs promises), one group commit at a time.
  *
+ * Storage is delegated: spool/commit-path (group commit, space reclaim),
+ * spool/segment-log (bytes on disk), spool/queue-index (memory),
+ * spool/recovery (start), spool/inspect (reads), spool/writer (intake).
+ *
  * Exports: `Spool` (open with `Spool.open(options)`), `SpoolLimits`.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { systemClock, type Clock } from '../util/clock.js';
-import { relocateSegment } from './compactor.js';
+import { CommitPath, type CommitResult } from './commit-path.js';
 import { FreeSpaceMonitor } from './disk-space.js';
+import { notify, recipientEvent, type RecipientEventType } from './events.js';
 import { SpoolError, toSpoolIoError } from './errors.js';
-import { GroupCommitter } from './group-commit.js';
-import { MessageIdGenerator, formatMessageId, parseMessageId, parseRecipientId, recipientId } from './ids.js';
+import { MessageIdGenerator, formatMessageId, parseMessageId, parseRecipientId } from './ids.js';
 import * as inspect from './inspect.js';
 import { acquireSpoolLock } from './lock.js';
+import { PausedStore } from './paused-store.js';
 import { ST, fnv1a, isFinal, QueueIndex } from './queue-index.js';
-import { encodeMessageRecord, encodeStateRecord, type EncodedRecord, type StateChange } from './record.js';
+import { encodeMessageRecord, encodeStateRecord, type StateChange } from './record.js';
 import { domainOf, recoverIndex, type RecoveryReport } from './recovery.js';
-import { SegmentLog, syncDir } from './segment-log.js';
+import { SegmentLog } from './segment-log.js';
 import {
   DEFAULT_SPOOL_PATH,
   type EnvelopeInput,
@@ -42,7 +47,6 @@ import {
   type MessageInfo,
   type Outcome,
   type QueueStats,
-  type RecipientInfo,
   type SpoolEvent,
   type SpoolLogger,
   type SpoolObserver,
@@ -55,16 +59,6 @@ export interface SpoolLimits {
   readonly maxMessageSize: number;
   readonly maxRecipients: number;
   readonly minFreeBytes: number;
-}
-
-interface CommitItem {
-  readonly records: readonly EncodedRecord[];
-  readonly syncBodies: boolean;
-  readonly drop?: boolean;
-}
-interface CommitResult {
-  readonly segment: number;
-  readonly offsets: readonly number[];
 }
 
 type ChangeEvent = 'delivered' | 'bounced' | 'expired' | 'deferred' | 'deleted';
@@ -100,14 +94,12 @@ export class Spool implements WriterHost {
   readonly #index = new QueueIndex();
   readonly #ids = new MessageIdGenerator();
   readonly #observers = new Set<SpoolObserver>();
-  readonly #committer: GroupCommitter<CommitItem, CommitResult>;
+  #commits!: CommitPath;
   #log!: SegmentLog;
   #space!: FreeSpaceMonitor;
   #unlock: (() => Promise<void>) | undefined;
   #closed = false;
-  #dropQueued = false;
-  #relocating = false;
-  #pauseWrites: Promise<void> = Promise.resolve();
+  readonly #paused: PausedStore;
 
   private constructor(options: SpoolOptions) {
     this.path = path.resolve(options.path ?? DEFAULT_SPOOL_PATH);
@@ -123,7 +115,7 @@ export class Spool implements WriterHost {
     this.corruptDir = path.join(this.path, 'corrupt');
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? consoleLogger;
-    this.#committer = new GroupCommitter((items) => this.#flush(items));
+    this.#paused = new PausedStore(this.path);
   }
 
   get maxMessageSize(): number {
@@ -148,6 +140,7 @@ export class Spool implements WriterHost {
       await s.#loadPaused();
       s.#space = new FreeSpaceMonitor(s.path, s.limits.minFreeBytes, options.freeSpaceCheckMs ?? 1000);
       await s.#space.refresh();
+      s.#commits = new CommitPath(s.#log, s.#index, s.#space, s.bodiesDir, s.segmentSize, s.#logger);
     } catch (e) {
       await s.#log?.close();
       await s.#unlock?.();
@@ -197,7 +190,7 @@ export class Spool implements WriterHost {
       { id: msg.id, env, size: msg.size, ...(msg.externalCrc !== undefined ? { ext: msg.externalCrc } : {}) },
       msg.body,
     );
-    const res = await this.#committer.submit({ records: [rec], syncBodies: msg.externalCrc !== undefined }, rec.length);
+    const res = await this.#commits.commit([rec], msg.externalCrc !== undefined);
     const queues = env.recipients.map((r) => this.#index.queueFor(domainOf(r.address), env.vmta));
     const envid = env.envelopeId ?? env.mailParams?.envid;
     const m = this.#index.addMessage({
@@ -242,46 +235,14 @@ export class Spool implements WriterHost {
     const now = opts.now ?? this.#clock.now();
     const slots = this.#index.lease(q, max, now);
     this.#index.tidy(q);
-    const byMsg = new Map<number, number[]>();
-    for (const r of slots) {
-      const m = this.#index.rMsg[r]!;
-      const list = byMsg.get(m);
-      if (list) list.push(r);
-      else byMsg.set(m, [r]);
-    }
     const at = this.#clock.now();
     for (const r of slots) this.#emitRecipient('leased', r, at);
-    const out: LeasedMessage[] = [];
-    for (const [m, rs] of byMsg) {
-      const id = formatMessageId(this.#index.mId[m]!);
-      try {
-        const meta = await inspect.readMeta(this.#log, this.#index, m);
-        const r0 = this.#index.mRcptStart[m]!;
-        const recipients: RecipientInfo[] = rs.map((r) => {
-          const i = r - r0;
-          const rc = meta.env.recipients[i]!;
-          return {
-            id: recipientId(id, i),
-            index: i,
-            address: rc.address,
-            ...(rc.notify ? { notify: rc.notify } : {}),
-            ...(rc.orcpt !== undefined ? { orcpt: rc.orcpt } : {}),
-            queue: q.name,
-            state: 'in-flight',
-            attempts: this.#index.rAttempts[r]!,
-            nextAttemptAt: undefined,
-            lastReply: undefined,
-          };
-        });
-        out.push({ messageId: id, envelope: meta.env, size: this.#index.mSize[m]!, recipients });
-      } catch (e) {
-        // XXX: a damaged envelope keeps coming back every hour, logged each time,
-        // until an operator deletes the message; it is never silently dropped.
-        this.#logger.error('spool: cannot read a leased message; retrying later', { id, error: String(e) });
-        for (const r of rs) this.#requeue(r, now + UNREADABLE_RETRY_MS);
-      }
-    }
-    return out;
+    return inspect.leasedMessages(this.#log, this.#index, slots, (id, rs, e) => {
+      // XXX: a damaged envelope keeps coming back every hour, logged each time,
+      // until an operator deletes the message; it is never silently dropped.
+      this.#logger.error('spool: cannot read a leased message; retrying later', { id, error: String(e) });
+      for (const r of rs) this.#requeue(r, now + UNREADABLE_RETRY_MS);
+    });
   }
 
   /** Puts in-flight recipients back in their queue, due now, without counting an attempt. */
@@ -384,6 +345,7 @@ export class Spool implements WriterHost {
 
   /** Envelope and recipient states of a live message; undefined if unknown or finished. */
   async getMessage(id: string): Promise<MessageInfo | undefined> {
+    this.#assertOpen();
     const n = parseMessageId(id);
     const m = n === undefined ? undefined : this.#index.slotOf(n);
     return m === undefined ? undefined : inspect.messageInfo(this.#log, this.#index, m);
@@ -394,17 +356,20 @@ export class Spool implements WriterHost {
     return inspect.listMessageIds(this.#index, opts);
   }
 
-  findByJobId(jobId: string): Promise<string[]> {
+  async findByJobId(jobId: string): Promise<string[]> {
+    this.#assertOpen();
     return inspect.findByHash(this.#log, this.#index, this.#index.mJobHash, fnv1a(jobId), (m) => m.env.jobId === jobId);
   }
 
-  findByEnvelopeId(envelopeId: string): Promise<string[]> {
+  async findByEnvelopeId(envelopeId: string): Promise<string[]> {
+    this.#assertOpen();
     return inspect.findByHash(this.#log, this.#index, this.#index.mEnvHash, fnv1a(envelopeId),
       (m) => (m.env.envelopeId ?? m.env.mailParams?.envid) === envelopeId);
   }
 
   /** The body of a live message, checksum-verified. */
   async readBody(id: string): Promise<Buffer> {
+    this.#assertOpen();
     return inspect.readBody(this.#log, this.#index, this.#slotOfMessage(id), this.bodiesDir);
   }
 
@@ -418,7 +383,7 @@ export class Spool implements WriterHost {
   stats(): { messages: number; commits: { flushes: number; items: number; maxBatch: number }; segments: number; indexArrayBytes: number; freeBytes: number } {
     return {
       messages: this.#index.messageCount,
-      commits: { ...this.#committer.stats },
+      commits: this.#commits.stats,
       segments: this.#log.segments.length,
       indexArrayBytes: this.#index.arrayBytes,
       freeBytes: this.#space.estimate,
@@ -429,46 +394,14 @@ export class Spool implements WriterHost {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#committer.whenIdle();
-    await this.#pauseWrites;
+    await this.#commits.close();
+    await this.#paused.idle();
     this.#space.stop();
     await this.#log.close();
     await this.#unlock?.();
   }
 
   // ---------------------------------------------------------------- internals
-
-  async #flush(items: readonly CommitItem[]): Promise<CommitResult[]> {
-    if (items.some((i) => i.syncBodies)) {
-      try {
-        await syncDir(this.bodiesDir);
-      } catch (e) {
-        throw toSpoolIoError(e, 'spool sync bodies/');
-      }
-    }
-    const records = items.flatMap((i) => i.records);
-    let segment = this.#log.activeSegment;
-    let offsets: number[] = [];
-    if (records.length > 0) {
-      try {
-        ({ segment, offsets } = await this.#log.append(records));
-      } catch (e) {
-        void this.#space.refresh();
-        throw e;
-      }
-      this.#space.noteWritten(records.reduce((a, r) => a + r.length, 0));
-    }
-    if (items.some((i) => i.drop)) {
-      this.#dropQueued = false;
-      try {
-        await this.#log.dropBefore(Math.min(this.#log.activeSegment, ...this.#index.segRefs.keys()));
-      } catch (e) {
-        this.#logger.warn('spool: could not delete an old segment', { error: String(e) });
-      }
-    }
-    let k = 0;
-    return items.map((i) => ({ segment, offsets: i.records.map(() => offsets[k++]!) }));
-  }
 
   async #commitChanges(changes: readonly Change[]): Promise<void> {
     if (changes.length === 0) return;
@@ -484,7 +417,7 @@ export class Spool implements WriterHost {
     const rec = encodeStateRecord(entries);
     let res: CommitResult;
     try {
-      res = await this.#committer.submit({ records: [rec], syncBodies: false }, rec.length);
+      res = await this.#commits.commit([rec]);
     } catch (e) {
       changes.forEach((c, i) => {
         if (prev[i] === ST.QUEUED) ix.enqueue(c.r, ix.rDue[c.r]!);
@@ -540,55 +473,14 @@ export class Spool implements WriterHost {
     }
     const seg = ix.mSeg[m]!;
     ix.removeMessage(m);
-    if (!ix.segRefs.has(seg)) this.#maintain();
-    else this.#maybeRelocate();
+    this.#commits.finished(seg);
   }
 
   /** Deletes unreferenced old segments, through the committer (serialized with appends). */
-  #maintain(): void {
-    const segs = this.#log.segments;
-    if (this.#dropQueued || segs.length < 2 || this.#index.segRefs.has(segs[0]!)) {
-      this.#maybeRelocate();
-      return;
-    }
-    this.#dropQueued = true;
-    this.#committer.submit({ records: [], syncBodies: false, drop: true }).catch(() => undefined);
-  }
-
-  /** Copies the last live messages out of a mostly-dead oldest segment. */
-  #maybeRelocate(): void {
-    const segs = this.#log.segments;
-    if (this.#relocating || this.#closed || segs.length < 2) return;
-    const oldest = segs[0]!;
-    const ref = this.#index.segRefs.get(oldest);
-    if (oldest === this.#log.activeSegment || !ref || ref.bytes > this.segmentSize / 4) return;
-    this.#relocating = true;
-    relocateSegment(
-      {
-        log: this.#log,
-        index: this.#index,
-        submit: (rec) => this.#committer.submit({ records: [rec], syncBodies: false }, rec.length),
-      },
-      oldest,
-    )
-      .catch((e: unknown) => this.#logger.warn('spool: relocation failed; will retry', { segment: oldest, error: String(e) }))
-      .finally(() => {
-        this.#relocating = false;
-        if (!this.#index.segRefs.has(oldest)) this.#maintain();
-      });
-  }
-
   async #loadPaused(): Promise<void> {
-    const file = path.join(this.path, 'paused.json');
-    const text = await fsp.readFile(file, 'utf8').catch(() => undefined);
-    if (text === undefined) return;
-    try {
-      for (const name of JSON.parse(text) as string[]) {
-        const slash = name.lastIndexOf('/');
-        this.#index.queueFor(name.slice(0, slash), name.slice(slash + 1)).paused = true;
-      }
-    } catch (e) {
-      this.#logger.error('spool: paused.json unreadable; no queue is paused', { error: String(e) });
+    for (const name of await this.#paused.load(this.#logger)) {
+      const slash = name.lastIndexOf('/');
+      this.#index.queueFor(name.slice(0, slash), name.slice(slash + 1)).paused = true;
     }
   }
 
@@ -597,23 +489,14 @@ export class Spool implements WriterHost {
     const slash = queue.lastIndexOf('/');
     if (slash <= 0) throw new SpoolError('NOT_FOUND', `queue name must be domain/vmta: ${queue}`);
     const q = this.#index.queueFor(queue.slice(0, slash).toLowerCase(), queue.slice(slash + 1));
-    const write = async (): Promise<void> => {
-      const prev = q.paused;
-      q.paused = paused;
-      const names = this.#index.queues.filter((x) => x.paused).map((x) => x.name);
-      const file = path.join(this.path, 'paused.json');
-      try {
-        await fsp.writeFile(`${file}.tmp`, JSON.stringify(names), { flush: true });
-        await fsp.rename(`${file}.tmp`, file);
-        await syncDir(this.path);
-      } catch (e) {
-        q.paused = prev;
-        throw toSpoolIoError(e, 'spool paused.json');
-      }
-    };
-    const p = this.#pauseWrites.then(write);
-    this.#pauseWrites = p.catch(() => undefined);
-    await p;
+    const prev = q.paused;
+    q.paused = paused;
+    try {
+      await this.#paused.save(this.#index.queues.filter((x) => x.paused).map((x) => x.name));
+    } catch (e) {
+      q.paused = prev;
+      throw e;
+    }
     this.#emit({ type: paused ? 'queue-paused' : 'queue-resumed', at: this.#clock.now(), queue: q.name });
   }
 
@@ -638,35 +521,11 @@ export class Spool implements WriterHost {
     if (this.#closed) throw new SpoolError('SPOOL_CLOSED', 'spool is closed');
   }
 
-  #emitRecipient(type: ChangeEvent | 'leased' | 'released', r: number, at: number, reply?: string, nextAttemptAt?: number): void {
-    if (this.#observers.size === 0) return;
-    const ix = this.#index;
-    const m = ix.rMsg[r]!;
-    const messageId = formatMessageId(ix.mId[m]!);
-    const base = {
-      at,
-      messageId,
-      recipientId: recipientId(messageId, r - ix.mRcptStart[m]!),
-      queue: ix.queues[ix.rQueue[r]!]!.name,
-      attempts: ix.rAttempts[r]!,
-    };
-    const withReply = reply !== undefined ? { reply } : {};
-    const ev: SpoolEvent =
-      type === 'deferred'
-        ? { ...base, ...withReply, type, nextAttemptAt: nextAttemptAt! }
-        : type === 'leased' || type === 'released'
-          ? { ...base, type }
-          : { ...base, ...withReply, type };
-    this.#emit(ev);
+  #emitRecipient(type: RecipientEventType, r: number, at: number, reply?: string, nextAttemptAt?: number): void {
+    if (this.#observers.size > 0) this.#emit(recipientEvent(this.#index, type, r, at, reply, nextAttemptAt));
   }
 
   #emit(ev: SpoolEvent): void {
-    for (const o of this.#observers) {
-      try {
-        o(ev);
-      } catch (e) {
-        this.#logger.error('spool: observer threw', { type: ev.type, error: String(e) });
-      }
-    }
+    notify(this.#observers, ev, this.#logger);
   }
 }

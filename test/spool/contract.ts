@@ -80,7 +80,8 @@ export function runSpoolContract(name: string, open: OpenSpool): void {
       w.write(body.subarray(1000));
       const id = await w.commit();
       assert.match(id, MESSAGE_ID_RE);
-      for (const s of [spool, await reopen()]) {
+      for (const restart of [false, true]) {
+        const s = restart ? await reopen() : spool;
         const info = await s.getMessage(id);
         assert.ok(info);
         assert.deepEqual(info.envelope, { ...env, arrivedAt: T0 });
@@ -335,8 +336,14 @@ export function runSpoolContract(name: string, open: OpenSpool): void {
       );
     });
 
-    it('refuses a second open of the same spool', async () => {
+    it('refuses a second open of the same spool, and any use after close', async () => {
       await assert.rejects(open(opts()), (e) => isSpoolError(e, 'SPOOL_LOCKED'));
+      const id = await put({ recipients: [{ address: 'a@q.example' }] });
+      const old = spool;
+      await reopen();
+      await assert.rejects(old.getMessage(id), (e) => isSpoolError(e, 'SPOOL_CLOSED'));
+      assert.throws(() => old.createMessage({ mailFrom: '', recipients: [{ address: 'a@q.example' }] }), (e) => isSpoolError(e, 'SPOOL_CLOSED'));
+      assert.ok(await spool.getMessage(id));
     });
 
     it('recovers thousands of recipients across segments, with old segments reclaimed', async () => {

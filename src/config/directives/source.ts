@@ -84,11 +84,11 @@ export const SOURCE_DIRECTIVES: readonly Spec[] = [
   {
     name: 'password-hash',
     scopes: ['smtp-user'],
-    type: 'word',
+    type: 'string',
     extension: true,
     area: 'auth',
     status: 'recognised',
-    doc: 'Password as a bcrypt (`$2b$…`), scrypt (`$scrypt$…`) or argon2 (`$argon2id$…`) hash, so the file holds no clear text.',
+    doc: 'Password as a bcrypt (`$2b$…`), argon2 (`$argon2id$…`), scrypt (`$scrypt$ln=14,r=8,p=1$SALT$HASH`, base64) or SHA-crypt (`$6$…`, `$5$…`) hash, so the file holds no clear text (CRAM-MD5 then cannot be used: it needs the clear password).',
   },
   {
     name: 'authentication-method',
@@ -106,6 +106,15 @@ export const SOURCE_DIRECTIVES: readonly Spec[] = [
     area: 'auth',
     status: 'recognised',
     doc: 'Named `<source NAME>` whose policy applies once this user has authenticated.',
+  },
+  {
+    name: 'certificate-fingerprint',
+    scopes: ['smtp-user'],
+    type: 'word',
+    extension: true,
+    area: 'auth',
+    status: 'recognised',
+    doc: 'SHA-256 fingerprint (hex, colons optional) of the TLS client certificate that identifies this user under `authentication-method certificate`, instead of a certificate naming the user.',
   },
 
   // ---- Inbound limits and checks ----------------------------------------------
