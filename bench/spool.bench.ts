@@ -1,7 +1,7 @@
 /**
  * @module bench/spool.bench
  *
- * `npm run bench:spool [-- --quick] [-- --runs N] [-- --recipients N]`
+ * `npm run bench:spool [-- --quick] [-- --runs N] [-- --recipients N] [-- --rcpts-per-msg N] [-- --scale-only]`
  *
  * 1. Acknowledged durable commits per second (commit() resolved ⇒ fdatasync
  *    done) for 1, 10 and 100 concurrent writers at 2 KB, 20 KB and 200 KB,
@@ -32,6 +32,9 @@ const argNum = (name: string, dflt: number): number => {
 const RUNS = argNum('--runs', quick ? 1 : 3);
 const CASE_MS = quick ? 700 : 2000;
 const RECIPIENTS = argNum('--recipients', quick ? 200_000 : 1_000_000);
+/** Recipients per message in the scale test (10 by default; 1 is the worst case for memory). */
+const PER_MSG = argNum('--rcpts-per-msg', 10);
+const SKIP_COMMITS = args.includes('--scale-only');
 const WRITERS = [1, 10, 100];
 const SIZES = [2 * 1024, 20 * 1024, 200 * 1024];
 const ROOT = mkdtempSync(path.join(tmpdir(), 'petrel-bench-'));
@@ -90,9 +93,8 @@ async function fsyncCase(writers: number, size: number): Promise<number> {
   return acked / secs;
 }
 
-async function populate(dir: string, recipients: number): Promise<void> {
+async function populate(dir: string, recipients: number, perMsg: number): Promise<void> {
   const spool = await Spool.open({ path: dir, minFreeBytes: 0 });
-  const perMsg = 10;
   const messages = Math.ceil(recipients / perMsg);
   const body = Buffer.alloc(2048, 0x62);
   let next = 0;
@@ -139,7 +141,7 @@ async function main(): Promise<void> {
   const spoolRates = new Map<string, number[]>();
   const batches = new Map<string, number[]>();
   const fsyncRates = new Map<string, number[]>();
-  for (let run = 0; run < RUNS; run++) {
+  for (let run = 0; run < (SKIP_COMMITS ? 0 : RUNS); run++) {
     for (const size of SIZES) {
       for (const writers of WRITERS) {
         const key = `${writers}/${size}`;
@@ -151,9 +153,9 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log('| size | writers | spool commits/s (median) | min–max | avg msgs per fdatasync | fsync per message, msgs/s | ratio |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
-  for (const size of SIZES) {
+  if (!SKIP_COMMITS) console.log('| size | writers | spool commits/s (median) | min–max | avg msgs per fdatasync | fsync per message, msgs/s | ratio |');
+  if (!SKIP_COMMITS) console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const size of SKIP_COMMITS ? [] : SIZES) {
     for (const writers of WRITERS) {
       const key = `${writers}/${size}`;
       const s = spoolRates.get(key)!;
@@ -164,13 +166,13 @@ async function main(): Promise<void> {
     }
   }
 
-  console.log(`\n## ${fmt(RECIPIENTS)} recipients across 10,000 queues`);
+  console.log(`\n## ${fmt(RECIPIENTS)} recipients across 10,000 queues, ${PER_MSG} per message, 2 KB bodies`);
   const big = path.join(ROOT, 'big');
   const t0 = performance.now();
-  await populate(big, RECIPIENTS);
+  await populate(big, RECIPIENTS, PER_MSG);
   console.log(`populated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const small = path.join(ROOT, 'small');
-  await populate(small, 10_000);
+  await populate(small, 10_000, PER_MSG);
   const reports: ChildReport[] = [];
   for (let i = 0; i < RUNS; i++) reports.push(recoverInChild(big));
   const smallReport = recoverInChild(small);

@@ -2,37 +2,42 @@
  * @module cli/start
  *
  * `petrel start`: load and validate the configuration (refusing to start on
- * any error), then run what exists of the MTA in the foreground until
- * SIGTERM or SIGINT. It grows with each subsystem: today it validates the
- * configuration, prints what it will serve, and holds the process.
+ * any error), open and recover the spool, open every listener, and run in
+ * the foreground. SIGTERM / SIGINT stop it gracefully: listeners close,
+ * transactions in progress finish, the spool is flushed and closed.
+ * Logs are JSON lines on standard error.
  */
-import { hasErrors, loadConfig } from '../config/loader.js';
-import { summarize } from '../config/summary.js';
+import { ConfigRefused, Mta } from '../mta.js';
+import { createLogger } from '../util/log.js';
 import { formatDiagnostic } from './diagnostics.js';
 
 export async function runStart(configFile: string, out: (s: string) => void, errOut: (s: string) => void): Promise<number> {
-  const res = loadConfig(configFile);
-  for (const d of res.diagnostics) errOut(formatDiagnostic(d) + '\n');
-  if (!res.config || hasErrors(res.diagnostics)) {
-    errOut(`petrel: not starting: ${configFile} has errors\n`);
+  const log = createLogger(process.stderr, process.env['PETREL_LOG_LEVEL'] === 'debug' ? 'debug' : 'info');
+  let mta: Mta;
+  try {
+    mta = await Mta.start({ configFile, log });
+  } catch (e) {
+    if (e instanceof ConfigRefused) {
+      for (const d of e.diagnostics) errOut(formatDiagnostic(d) + '\n');
+      errOut(`petrel: not starting: ${configFile} has errors\n`);
+      return 1;
+    }
+    errOut(`petrel: not starting: ${(e as Error)?.message ?? String(e)}\n`);
     return 1;
   }
-  const s = summarize(res.config);
-  out(`petrel: configuration ${configFile} loaded (${s.files.length} file(s)); listeners: ${s.listeners.join(', ') || '(none)'}\n`);
-  out(`petrel: running (pid ${process.pid}); stop with SIGTERM or Ctrl-C\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string): void => {
-      out(`petrel: ${sig} received, stopping\n`);
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    // Keep the event loop alive while nothing else holds it.
-    const keepAlive = setInterval(() => undefined, 1 << 30);
-    process.once('beforeExit', () => clearInterval(keepAlive));
-    const done = (): void => clearInterval(keepAlive);
-    process.once('SIGTERM', done);
-    process.once('SIGINT', done);
+  // Handlers first: a supervisor may signal as soon as it reads the 'running' line.
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
   });
+  for (const d of mta.warnings) errOut(formatDiagnostic(d) + '\n');
+  const listeners = mta.listeners.map((l) => `${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}${l.info.implicitTls ? ' (implicit TLS)' : ''}`);
+  out(`petrel: configuration ${configFile} loaded; spool ${mta.spool.path} (${mta.spool.stats().messages} message(s) recovered)\n`);
+  out(`petrel: listening on ${listeners.join(', ') || '(no listener)'}\n`);
+  out(`petrel: running (pid ${process.pid}); stop with SIGTERM or Ctrl-C\n`);
+  const sig = await stopSignal;
+  out(`petrel: ${sig} received, stopping\n`);
+  await mta.stop(30_000);
+  out('petrel: stopped\n');
   return 0;
 }

@@ -19,6 +19,12 @@ import { parseConfigFile, parseConfigText, type BlockNode, type DirectiveNode, t
 import { checkReferences } from './references.js';
 import type { Diagnostic, DirectiveSpec, DomainPattern, ScopeName, SourcePos } from './types.js';
 import { EXPECTED, VALUE_PARSERS } from './values.js';
+import { validatePasswordHash } from '../auth/password-hash.js';
+
+/** Checks beyond the value type, by directive: a message when the value cannot be used. */
+const SEMANTIC_CHECKS: Readonly<Record<string, (value: unknown) => string | undefined>> = {
+  'password-hash': (v) => validatePasswordHash(String(v)),
+};
 
 export interface LoadResult {
   /** Present only when there was no error. */
@@ -286,6 +292,11 @@ function convertDirective(b: Builder, d: DirectiveNode, scope: ScopeName, blockN
   }
   for (const w of res.warnings ?? []) warn(b, valuePos(0), `${spec.name}: ${w}`, d.value);
   let value = res.value;
+  const semantic = SEMANTIC_CHECKS[spec.name]?.(value);
+  if (semantic) {
+    err(b, valuePos(0), `invalid value for '${spec.name}': ${semantic}`, { text: d.value });
+    return undefined;
+  }
   if (spec.checkFile) value = checkFileValue(b, spec, value, d.pos.file, valuePos(0));
   return { name: spec.name, value, raw: d.value, pos: d.pos, valuePos: valuePos(0), cleared: false, spec };
 }

@@ -60,10 +60,10 @@ import { readFile as fsReadFile } from 'node:fs/promises';
 import type * as tls from 'node:tls';
 import { lastSetting, type ConfigBlock, type PetrelConfig } from '../config/model.js';
 import { constantTimeEqual } from '../smtp/sasl.js';
-import { verifyPasswordHash } from './password-hash.js';
+import { verifyPasswordHash } from '../auth/password-hash.js';
 import { peerCertificateInfo, type PeerCertificateInfo } from './tls.js';
 
-export { validatePasswordHash } from './password-hash.js';
+export { validatePasswordHash } from '../auth/password-hash.js';
 
 export type AuthMethod = 'password' | 'certificate' | 'system';
 

@@ -271,7 +271,7 @@ export class Session {
               await pending;
             }
           }
-          if (this.#sinceLine > Math.max(FLOOD_LIMIT, 16 * this.reader.maxLineOctets) && this.mode !== 'closed') {
+          if (this.#sinceLine > Math.max(FLOOD_LIMIT, 16 * this.reader.maxLineOctets) && (this.mode as SessionMode) !== 'closed') {
             // A flood without line ends: the reader keeps memory bounded; the connection must not stay either.
             this.ctx.log.info('flood without CRLF', { session: this.id, ip: this.clientIp, octets: this.#sinceLine });
             this.replyCtx('LINE_TOO_LONG', 'Line too long; closing connection');

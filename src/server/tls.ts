@@ -171,16 +171,22 @@ export function buildServerTls(config: PetrelConfig, opts: ServerTlsOptions = {}
   const handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 30_000;
   let injector: StartTlsInjector | undefined;
 
+  const serverOptions = (): tls.TlsOptions => ({
+    ...first.options,
+    SNICallback: sniCallback,
+    requestCert,
+    rejectUnauthorized: false,
+    handshakeTimeout: handshakeTimeoutMs,
+  });
+
   return {
     certificates: entries.map((e) => e.info),
     versions,
     requestsClientCertificate: requestCert,
     secureContextOptions: first.options,
-    tlsServerOptions(): tls.TlsOptions {
-      return { ...first.options, SNICallback: sniCallback, requestCert, rejectUnauthorized: false, handshakeTimeout: handshakeTimeoutMs };
-    },
+    tlsServerOptions: serverOptions,
     upgrade(socket: net.Socket): Promise<tls.TLSSocket> {
-      injector ??= new StartTlsInjector(this.tlsServerOptions(), handshakeTimeoutMs);
+      injector ??= new StartTlsInjector(serverOptions(), handshakeTimeoutMs);
       return injector.upgrade(socket);
     },
     describe(socket: tls.TLSSocket): TlsDescription {

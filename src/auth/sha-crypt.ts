@@ -1,5 +1,5 @@
 /**
- * @module server/sha-crypt
+ * @module auth/sha-crypt
  *
  * SHA-256-crypt (`$5$`) and SHA-512-crypt (`$6$`), the password hashes of
  * glibc's crypt(3) and of most Linux `/etc/shadow` files, implemented from

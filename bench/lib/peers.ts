@@ -1,0 +1,226 @@
+/**
+ * bench/lib/peers.ts — the peers a benchmark measures Petrel against, all on
+ * loopback and stopped by PID: Petrel itself (a child process with a durable
+ * spool), Postfix's smtp-sink (the protocol's ceiling here), and a private
+ * Postfix instance (accept-and-hold, or relay to a sink), configured the way
+ * shared/reference/baselines.md describes.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export async function waitPort(port: number, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`nothing listens on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** CPU (user+sys) in µs of a process, or of a whole process tree incl. reaped children, from /proc. */
+export function cpuMicros(pid: number, withChildren = false): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const tick = 1e6 / 100;
+    let t = (Number(f[11]) + Number(f[12])) * tick;
+    if (withChildren) {
+      t += (Number(f[13]) + Number(f[14])) * tick;
+      for (const child of childPids(pid)) t += cpuMicros(child, true);
+    }
+    return t;
+  } catch {
+    return 0;
+  }
+}
+
+function childPids(pid: number): number[] {
+  try {
+    const out: number[] = [];
+    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+      const c = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      if (c) out.push(...c.split(' ').map(Number));
+    }
+    return out;
+  } catch {
+    return [];
+  }
+}
+
+export interface Peer {
+  readonly name: string;
+  readonly port: number;
+  readonly pid: number;
+  /** Counts the whole process tree (Postfix forks). */
+  readonly tree: boolean;
+  /** Between runs, not timed (empty Postfix's hold queue). */
+  reset?(): void;
+  stop(): Promise<void>;
+}
+
+function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const t = setTimeout(() => child.kill('SIGKILL'), 40_000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+export async function startPetrel(dir: string, extraConfig = ''): Promise<Peer> {
+  const port = await freePort();
+  fs.mkdirSync(dir, { recursive: true });
+  const conf = path.join(dir, 'petrel.conf');
+  fs.writeFileSync(
+    conf,
+    [`host-name bench.petrel.test`, `smtp-listener 127.0.0.1:${port}`, `spool ${path.join(dir, 'spool')}`, '<source 127.0.0.1>', '  always-allow-relaying yes', '</source>', extraConfig, ''].join('\n'),
+  );
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'petrel.js'), 'start', '--config', conf], { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
+  await waitPort(port);
+  return { name: 'petrel', port, pid: child.pid!, tree: false, stop: () => stopChild(child) };
+}
+
+export async function startSmtpSink(): Promise<Peer> {
+  const port = await freePort();
+  const child = spawn('smtp-sink', ['-u', 'nobody', `127.0.0.1:${port}`, '1024'], { stdio: 'ignore' });
+  await waitPort(port);
+  return { name: 'smtp-sink', port, pid: child.pid!, tree: false, stop: () => stopChild(child) };
+}
+
+export function havePostfix(): boolean {
+  return spawnSync('sh', ['-c', 'command -v postfix && command -v smtp-source && command -v smtp-sink'], { stdio: 'ignore' }).status === 0;
+}
+
+/** A private Postfix instance (config and queue under `dir`, which must not be in world-writable /tmp). */
+export async function startPostfix(dir: string, mode: { kind: 'hold' } | { kind: 'relay'; sinkPort: number }): Promise<Peer> {
+  const port = await freePort();
+  const etc = path.join(dir, 'etc');
+  const queue = path.join(dir, 'queue');
+  const data = path.join(dir, 'data');
+  fs.mkdirSync(etc, { recursive: true });
+  fs.mkdirSync(queue, { recursive: true });
+  fs.mkdirSync(data, { recursive: true });
+  spawnSync('chown', ['-R', 'postfix', data]);
+  const main = [
+    'compatibility_level = 3.6',
+    `queue_directory = ${queue}`,
+    `data_directory = ${data}`,
+    'command_directory = /usr/sbin',
+    'daemon_directory = /usr/lib/postfix/sbin',
+    'mail_owner = postfix',
+    'setgid_group = postdrop',
+    'inet_interfaces = 127.0.0.1',
+    'inet_protocols = ipv4',
+    'mynetworks = 127.0.0.0/8',
+    'mydestination =',
+    'relay_domains =',
+    'myhostname = bench-postfix.localhost',
+    mode.kind === 'relay' ? `relayhost = [127.0.0.1]:${mode.sinkPort}` : 'relayhost =',
+    'smtp_dns_support_level = disabled',
+    'disable_dns_lookups = yes',
+    'smtp_host_lookup = native',
+    'smtpd_peername_lookup = no',
+    `maillog_file = ${path.join(dir, 'maillog')}`,
+    `maillog_file_prefixes = ${dir}`,
+    'smtpd_recipient_restrictions = permit_mynetworks, reject',
+    'biff = no',
+    '',
+  ].join('\n');
+  fs.writeFileSync(path.join(etc, 'main.cf'), main);
+  const hold = mode.kind === 'hold' ? ' -o smtpd_client_restrictions=static:HOLD' : '';
+  const master = [
+    `127.0.0.1:${port} inet n - n - - smtpd${hold}`,
+    'pickup    unix  n       -       n       60      1       pickup',
+    'cleanup   unix  n       -       n       -       0       cleanup',
+    'qmgr      unix  n       -       n       300     1       qmgr',
+    'tlsmgr    unix  -       -       n       1000?   1       tlsmgr',
+    'rewrite   unix  -       -       n       -       -       trivial-rewrite',
+    'bounce    unix  -       -       n       -       0       bounce',
+    'defer     unix  -       -       n       -       0       bounce',
+    'trace     unix  -       -       n       -       0       bounce',
+    'verify    unix  -       -       n       -       1       verify',
+    'flush     unix  n       -       n       1000?   0       flush',
+    'proxymap  unix  -       -       n       -       -       proxymap',
+    'smtp      unix  -       -       n       -       -       smtp',
+    'relay     unix  -       -       n       -       -       smtp',
+    'showq     unix  n       -       n       -       -       showq',
+    'error     unix  -       -       n       -       -       error',
+    'retry     unix  -       -       n       -       -       error',
+    'discard   unix  -       -       n       -       -       discard',
+    'local     unix  -       n       n       -       -       local',
+    'anvil     unix  -       -       n       -       1       anvil',
+    'scache    unix  -       -       n       -       1       scache',
+    'postlog   unix-dgram n  -       n       -       1       postlogd',
+    '',
+  ].join('\n');
+  fs.writeFileSync(path.join(etc, 'master.cf'), master);
+  const run = (args: string[]): void => {
+    const r = spawnSync('postfix', ['-c', etc, ...args], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`postfix ${args.join(' ')} failed: ${r.stderr}`);
+  };
+  spawnSync('postfix', ['-c', etc, 'set-permissions'], { stdio: 'ignore' });
+  run(['start']);
+  await waitPort(port);
+  const pid = Number(fs.readFileSync(path.join(queue, 'pid', 'master.pid'), 'utf8').trim());
+  return {
+    name: mode.kind === 'hold' ? 'postfix-accept' : 'postfix-relay',
+    port,
+    pid,
+    tree: true,
+    reset: () => void spawnSync('postsuper', ['-c', etc, '-d', 'ALL'], { stdio: 'ignore' }),
+    stop: async () => {
+      spawnSync('postfix', ['-c', etc, 'stop'], { stdio: 'ignore' });
+      for (let i = 0; i < 100 && fs.existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 50));
+    },
+  };
+}
+
+/** Runs smtp-source against a port; resolves with wall time in ms. */
+export function smtpSource(port: number, o: { sessions: number; messages: number; size: number; reuse: boolean }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const args = ['-s', String(o.sessions), '-m', String(o.messages), '-l', String(o.size), '-f', 'sender@example.com', '-t', 'rcpt@example.com', '-M', 'loadgen.localhost'];
+    if (o.reuse) args.push('-d');
+    args.push(`127.0.0.1:${port}`);
+    const t0 = process.hrtime.bigint();
+    const child = spawn('smtp-source', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) reject(new Error(`smtp-source exited ${code}: ${err.slice(0, 500)}`));
+      else resolve(Number(process.hrtime.bigint() - t0) / 1e6);
+    });
+  });
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
