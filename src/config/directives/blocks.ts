@@ -53,7 +53,7 @@ export const BLOCK_DIRECTIVES: readonly Spec[] = [
     type: 'word',
     repeatable: true,
     area: 'vmta',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Adds a virtual MTA to the pool.',
   },
   {
@@ -80,7 +80,7 @@ export const BLOCK_DIRECTIVES: readonly Spec[] = [
     type: 'pattern-rule',
     repeatable: true,
     area: 'patterns',
-    status: 'recognised',
+    status: 'implemented',
     doc: '`/re/ virtual-mta=NAME`: routes mail whose envelope sender matches (the text includes `<>`, so do not anchor with `$`).',
   },
   {
@@ -89,7 +89,7 @@ export const BLOCK_DIRECTIVES: readonly Spec[] = [
     type: 'pattern-rule',
     repeatable: true,
     area: 'patterns',
-    status: 'recognised',
+    status: 'implemented',
     doc: '`/re/ virtual-mta=NAME`: routes recipients whose address matches.',
   },
   {
@@ -98,7 +98,7 @@ export const BLOCK_DIRECTIVES: readonly Spec[] = [
     type: 'header-pattern-rule',
     repeatable: true,
     area: 'patterns',
-    status: 'recognised',
+    status: 'implemented',
     doc: '`NAME /re/ virtual-mta=X`: routes mail whose header NAME matches.',
   },
 

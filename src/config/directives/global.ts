@@ -46,7 +46,7 @@ export const GLOBAL_DIRECTIVES: readonly Spec[] = [
     scopes: ['global'],
     type: 'word',
     area: 'server',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Name used in the SMTP banner and, unless a virtual MTA says otherwise, in outbound EHLO.',
   },
   {
@@ -62,7 +62,7 @@ export const GLOBAL_DIRECTIVES: readonly Spec[] = [
     scopes: ['global'],
     type: 'int',
     area: 'server',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Cap on simultaneous inbound SMTP connections, all listeners together.',
   },
   {
@@ -89,7 +89,7 @@ export const GLOBAL_DIRECTIVES: readonly Spec[] = [
     type: 'listener',
     repeatable: true,
     area: 'listeners',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Accepts SMTP on ADDRESS:PORT; `0/0:25` means every local IPv4 address, a CIDR binds each local address in it.',
   },
   {
@@ -108,7 +108,7 @@ export const GLOBAL_DIRECTIVES: readonly Spec[] = [
     type: 'domain-pattern',
     repeatable: true,
     area: 'relay',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Accepts mail from anyone for this recipient domain (bounce, FBL, unsubscribe domains); `[*.]` adds subdomains.',
   },
   {
@@ -118,7 +118,7 @@ export const GLOBAL_DIRECTIVES: readonly Spec[] = [
     type: 'address-pattern',
     repeatable: true,
     area: 'relay',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Accepts mail from anyone for one recipient address, written plainly or as a /regex/.',
   },
 

@@ -19,7 +19,7 @@ export const TLS_DIRECTIVES: readonly Spec[] = [
     checkFile: true,
     repeatable: true,
     area: 'tls',
-    status: 'recognised',
+    status: 'implemented',
     doc: "PEM file holding the certificate chain and private key offered to clients that STARTTLS (or connect to an implicit-TLS listener); repeat it for several certificates; the one whose names match the client's SNI is used, the first is the default.",
   },
   {
@@ -29,7 +29,7 @@ export const TLS_DIRECTIVES: readonly Spec[] = [
     checkFile: true,
     extension: true,
     area: 'tls',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'PEM file of the CA certificates that sign client certificates; when set, the server asks clients for a certificate (a client without one may still connect), for `authentication-method certificate`.',
   },
   {
@@ -37,7 +37,7 @@ export const TLS_DIRECTIVES: readonly Spec[] = [
     scopes: ['global'],
     type: 'string',
     area: 'tls',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'OpenSSL cipher list for inbound TLS.',
   },
   {
@@ -45,7 +45,7 @@ export const TLS_DIRECTIVES: readonly Spec[] = [
     scopes: ['global'],
     type: 'bool',
     area: 'tls',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Accepts TLS 1.1 from clients.',
   },
   {
@@ -53,7 +53,7 @@ export const TLS_DIRECTIVES: readonly Spec[] = [
     scopes: ['global'],
     type: 'bool',
     area: 'tls',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Accepts TLS 1.2 from clients.',
   },
   {
@@ -62,7 +62,7 @@ export const TLS_DIRECTIVES: readonly Spec[] = [
     type: 'bool',
     extension: true,
     area: 'tls',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Accepts TLS 1.3 from clients.',
   },
   {
@@ -72,7 +72,7 @@ export const TLS_DIRECTIVES: readonly Spec[] = [
     enumValues: ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'],
     extension: true,
     area: 'tls',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Lowest TLS version accepted from clients, one setting instead of several allow-tlsv1.x switches.',
   },
 
@@ -81,16 +81,18 @@ export const TLS_DIRECTIVES: readonly Spec[] = [
     name: 'allow-starttls',
     scopes: ['source'],
     type: 'bool',
+    default: 'yes',
     area: 'tls',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Offers STARTTLS to matching clients (needs `smtp-server-tls-certificate`).',
   },
   {
     name: 'require-starttls-before-auth',
     scopes: ['source'],
     type: 'bool',
+    default: 'no',
     area: 'tls',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Refuses AUTH until the client has started TLS, so credentials never cross in clear.',
   },
 
