@@ -17,7 +17,7 @@ import { lastSetting, type PetrelConfig } from './config/model.js';
 import { ConfigResolver } from './config/resolve.js';
 import type { Diagnostic, RateValue } from './config/types.js';
 import { VmtaSelector } from './policy/vmta.js';
-import { AuthFailureLimiter } from './server/auth-limiter.js';
+import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_RATE } from './server/auth-limiter.js';
 import { DEFAULT_TIMEOUTS, type ServerContext, type SessionTimeouts, type UserCheck } from './server/context.js';
 import { UserDirectory } from './server/credentials.js';
 import { SmtpServer, type BoundListener } from './server/listener.js';
@@ -81,7 +81,14 @@ export class Mta {
         verifyCertificate: (u, s) => users.verifyCertificate(u, s),
         hasUsers: config.smtpUsers.size > 0,
       };
-      const rate = resolver.source<RateValue>('smtp-max-auth-failure-rate', '0.0.0.0').value;
+      const limiters = new Map<string, AuthFailureLimiter>();
+      const authLimiterFor = (rate: RateValue | undefined): AuthFailureLimiter => {
+        const r = rate ?? DEFAULT_AUTH_FAILURE_RATE;
+        const key = r === 'unlimited' ? 'unlimited' : `${r.count}/${r.perMs}`;
+        let l = limiters.get(key);
+        if (!l) limiters.set(key, (l = new AuthFailureLimiter(r, clock)));
+        return l;
+      };
       const ctx: ServerContext = {
         config,
         resolver,
@@ -93,7 +100,7 @@ export class Mta {
         timeouts: { ...DEFAULT_TIMEOUTS, ...opts.timeouts },
         ...(tls ? { tls } : {}),
         users: userCheck,
-        authLimiter: new AuthFailureLimiter(rate ?? { count: 5, perMs: 60_000 }, clock),
+        authLimiterFor,
         shuttingDown: false,
       };
       const server = new SmtpServer(ctx);

@@ -14,8 +14,9 @@
  *   then `<domain *>`. The first block that sets the directive wins.
  *
  * Sources (inbound sessions), for directives of the `source` scope:
- *   named sources first (the listener's `source=NAME`, an authenticated
- *   user's `source NAME`, in that order), then `<source CIDR>` blocks that
+ *   the named sources the caller passes, in its order (the session passes the
+ *   user's `source NAME` or `{auth}` after AUTH, then the listener's
+ *   `source=NAME`; see policy/session-policy.ts), then `<source CIDR>` blocks that
  *   contain the client IP from the longest prefix to `0/0`, then the default.
  *
  * VMTA-level directives (`smtp-source-host`, `domain-key`, …): the

@@ -79,7 +79,8 @@ export interface ServerContext {
   readonly timeouts: SessionTimeouts;
   readonly tls?: TlsProvider;
   readonly users?: UserCheck;
-  readonly authLimiter?: AuthLimiter;
+  /** The AUTH failure limiter for a `smtp-max-auth-failure-rate` (one per distinct rate, shared by the sources that use it). */
+  readonly authLimiterFor?: (rate: import('../config/types.js').RateValue | undefined) => AuthLimiter;
   /** Set while the server stops: new commands get 421 once their transaction is done. */
   shuttingDown: boolean;
 }

@@ -33,7 +33,8 @@ import {
   parseInitialResponse,
   verifyCramMd5,
 } from '../smtp/sasl.js';
-import type { AuthOutcome } from './context.js';
+import type { RateValue } from '../config/types.js';
+import type { AuthLimiter, AuthOutcome } from './context.js';
 import type { Session } from './session.js';
 
 export interface AuthExchange {
@@ -44,6 +45,10 @@ export interface AuthExchange {
 }
 
 const AUTH_LINE_OCTETS = 12_288; // RFC 4954 §4
+
+function limiterOf(s: Session): AuthLimiter | undefined {
+  return s.ctx.authLimiterFor?.(s.policy.get<RateValue>('smtp-max-auth-failure-rate'));
+}
 
 export function authMechanisms(s: Session): string[] {
   const users = s.ctx.users;
@@ -61,7 +66,7 @@ export function startAuth(s: Session, mechanismIn: string, initial: string | und
   if (!s.heloName || !s.esmtp) return seq(s, 'Send EHLO first');
   if (s.authenticated) return seq(s, 'Already authenticated');
   if (s.tx) return seq(s, 'AUTH not allowed during a mail transaction');
-  if (s.ctx.authLimiter?.isBlocked(s.clientIp)) {
+  if (limiterOf(s)?.isBlocked(s.clientIp)) {
     s.replyCtx('TOO_MANY_ERRORS', `${s.ctx.hostname} Too many authentication failures, try later`);
     s.close();
     return;
@@ -231,7 +236,7 @@ async function finish(s: Session, check: Promise<AuthOutcome>, username?: string
     s.replyCtx('AUTH_OK', 'Authentication successful');
     return;
   }
-  const limiter = s.ctx.authLimiter;
+  const limiter = limiterOf(s);
   limiter?.recordFailure(s.clientIp);
   s.ctx.log.info('auth failed', { session: s.id, ip: s.clientIp, user: username?.slice(0, 100), mechanism, reason: result.reason });
   const delay = limiter?.delayMs(s.clientIp) ?? 0;
