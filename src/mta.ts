@@ -13,14 +13,14 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { hasErrors, loadConfig } from './config/loader.js';
-import { lastSetting, type PetrelConfig } from './config/model.js';
+import { lastSetting, values, type PetrelConfig } from './config/model.js';
 import { ConfigResolver } from './config/resolve.js';
-import type { Diagnostic, RateValue } from './config/types.js';
+import type { Diagnostic, Listener, RateValue } from './config/types.js';
 import { VmtaSelector } from './policy/vmta.js';
 import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_RATE } from './server/auth-limiter.js';
 import { DEFAULT_TIMEOUTS, type ServerContext, type SessionTimeouts, type UserCheck } from './server/context.js';
 import { UserDirectory } from './server/credentials.js';
-import { SmtpServer, type BoundListener } from './server/listener.js';
+import { listenerInfos, SmtpServer, type BoundListener } from './server/listener.js';
 import { buildServerTls } from './server/tls.js';
 import { Spool } from './spool/spool.js';
 import { DEFAULT_SPOOL_PATH, type SpoolOptions } from './spool/types.js';
@@ -55,14 +55,56 @@ export function spoolOptionsFrom(config: PetrelConfig): SpoolOptions {
   };
 }
 
+function buildContext(config: PetrelConfig, spool: Spool, opts: MtaOptions, log: Logger, clock: Clock, limiters: Map<string, AuthFailureLimiter>): ServerContext {
+  const resolver = new ConfigResolver(config);
+  const tls = buildServerTls(config);
+  const users = new UserDirectory(config, opts.shadowFile ? { shadowFile: opts.shadowFile } : {});
+  const userCheck: UserCheck = {
+    verifyPassword: (u, p) => users.verifyPassword(u, p),
+    cramMd5Secret: (u) => users.cramMd5Secret(u),
+    verifyCertificate: (u, s) => users.verifyCertificate(u, s),
+    hasUsers: config.smtpUsers.size > 0,
+  };
+  // One limiter per distinct smtp-max-auth-failure-rate, kept across reloads so a reload does not forgive attackers.
+  const authLimiterFor = (rate: RateValue | undefined): AuthFailureLimiter => {
+    const r = rate ?? DEFAULT_AUTH_FAILURE_RATE;
+    const key = r === 'unlimited' ? 'unlimited' : `${r.count}/${r.perMs}`;
+    let l = limiters.get(key);
+    if (!l) limiters.set(key, (l = new AuthFailureLimiter(r, clock)));
+    return l;
+  };
+  return {
+    config,
+    resolver,
+    spool,
+    vmtas: new VmtaSelector(config),
+    hostname: resolver.global<string>('host-name').value ?? os.hostname(),
+    clock,
+    log,
+    timeouts: { ...DEFAULT_TIMEOUTS, ...opts.timeouts },
+    ...(tls ? { tls } : {}),
+    users: userCheck,
+    authLimiterFor,
+    shuttingDown: false,
+  };
+}
+
 export class Mta {
+  #config: PetrelConfig;
+  #ctx: ServerContext;
+
   private constructor(
-    readonly config: PetrelConfig,
+    private readonly opts: MtaOptions,
+    config: PetrelConfig,
     readonly spool: Spool,
     readonly server: SmtpServer,
-    readonly ctx: ServerContext,
+    ctx: ServerContext,
+    private readonly limiters: Map<string, AuthFailureLimiter>,
     readonly warnings: readonly Diagnostic[],
-  ) {}
+  ) {
+    this.#config = config;
+    this.#ctx = ctx;
+  }
 
   static async start(opts: MtaOptions): Promise<Mta> {
     const res = loadConfig(opts.configFile);
@@ -70,46 +112,49 @@ export class Mta {
     const config = res.config;
     const log = opts.log ?? silentLogger;
     const clock = opts.clock ?? systemClock;
-    const resolver = new ConfigResolver(config);
     const spool = await Spool.open({ ...spoolOptionsFrom(config), clock, logger: log });
     try {
-      const tls = buildServerTls(config);
-      const users = new UserDirectory(config, opts.shadowFile ? { shadowFile: opts.shadowFile } : {});
-      const userCheck: UserCheck = {
-        verifyPassword: (u, p) => users.verifyPassword(u, p),
-        cramMd5Secret: (u) => users.cramMd5Secret(u),
-        verifyCertificate: (u, s) => users.verifyCertificate(u, s),
-        hasUsers: config.smtpUsers.size > 0,
-      };
       const limiters = new Map<string, AuthFailureLimiter>();
-      const authLimiterFor = (rate: RateValue | undefined): AuthFailureLimiter => {
-        const r = rate ?? DEFAULT_AUTH_FAILURE_RATE;
-        const key = r === 'unlimited' ? 'unlimited' : `${r.count}/${r.perMs}`;
-        let l = limiters.get(key);
-        if (!l) limiters.set(key, (l = new AuthFailureLimiter(r, clock)));
-        return l;
-      };
-      const ctx: ServerContext = {
-        config,
-        resolver,
-        spool,
-        vmtas: new VmtaSelector(config),
-        hostname: resolver.global<string>('host-name').value ?? os.hostname(),
-        clock,
-        log,
-        timeouts: { ...DEFAULT_TIMEOUTS, ...opts.timeouts },
-        ...(tls ? { tls } : {}),
-        users: userCheck,
-        authLimiterFor,
-        shuttingDown: false,
-      };
+      const ctx = buildContext(config, spool, opts, log, clock, limiters);
       const server = new SmtpServer(ctx);
       await server.listen();
-      return new Mta(config, spool, server, ctx, res.diagnostics.filter((d) => d.severity === 'warning'));
+      return new Mta(opts, config, spool, server, ctx, limiters, res.diagnostics.filter((d) => d.severity === 'warning'));
     } catch (e) {
       await spool.close().catch(() => undefined);
       throw e;
     }
+  }
+
+  get config(): PetrelConfig {
+    return this.#config;
+  }
+
+  get ctx(): ServerContext {
+    return this.#ctx;
+  }
+
+  /**
+   * Reload (SIGHUP, `petrel reload`, the API): the file is validated first; with
+   * any error the running configuration stays and every error is returned. A
+   * valid one takes effect without dropping connections or mail: new sessions
+   * use it, sessions in progress finish under the old one, new listeners open
+   * and removed ones close; queued mail gets the new queue settings at its next
+   * attempt. The spool directory is not moved by a reload (restart for that).
+   */
+  async reload(): Promise<{ ok: boolean; diagnostics: readonly Diagnostic[] }> {
+    const res = loadConfig(this.opts.configFile);
+    if (!res.config || hasErrors(res.diagnostics)) return { ok: false, diagnostics: res.diagnostics };
+    const ctx = buildContext(res.config, this.spool, this.opts, this.#ctx.log, this.#ctx.clock, this.limiters);
+    const diagnostics = [...res.diagnostics];
+    if (spoolOptionsFrom(res.config).path !== this.spool.path) {
+      diagnostics.push({ severity: 'warning', pos: { file: this.opts.configFile, line: 0, column: 0 }, message: 'the spool directory changed; it takes effect at the next restart' });
+    }
+    this.#config = res.config;
+    this.#ctx = ctx;
+    this.server.setContext(ctx);
+    await this.server.reconcile(listenerInfos(values<Listener>(res.config.global, 'smtp-listener')));
+    ctx.log.info('configuration reloaded', { file: this.opts.configFile, warnings: diagnostics.length });
+    return { ok: true, diagnostics };
   }
 
   get listeners(): readonly BoundListener[] {

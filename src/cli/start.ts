@@ -30,6 +30,12 @@ export async function runStart(configFile: string, out: (s: string) => void, err
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
+  process.on('SIGHUP', () => {
+    void mta.reload().then((r) => {
+      for (const d of r.diagnostics) errOut(formatDiagnostic(d) + '\n');
+      out(r.ok ? `petrel: configuration reloaded\n` : `petrel: reload refused: ${configFile} has errors; the running configuration stays\n`);
+    });
+  });
   for (const d of mta.warnings) errOut(formatDiagnostic(d) + '\n');
   const listeners = mta.listeners.map((l) => `${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}${l.info.implicitTls ? ' (implicit TLS)' : ''}`);
   out(`petrel: configuration ${configFile} loaded; spool ${mta.spool.path} (${mta.spool.stats().messages} message(s) recovered)\n`);

@@ -30,7 +30,8 @@
  *    used (capped at one day); NXDOMAIN/NODATA for min(SOA TTL, SOA
  *    minimum) capped at 5 minutes (RFC 2308 §5); failures are not cached.
  *    The cache is bounded (`maxEntries`, least recently used evicted) and
- *    runs on the injected `Clock`.
+ *    runs on the injected `Clock`. A route's `ttlMs` is the smallest
+ *    remaining TTL of the RRsets that produced its hosts and addresses.
  *  - `ResolvedMxHost.authenticated` is true only when every RRset that led to
  *    the host (the MX RRset, or its secure denial, and the host's A/AAAA)
  *    came with the AD bit: the precondition for DANE (RFC 7672 §2.2.1-2).
@@ -387,10 +388,13 @@ export class MxResolver {
       const details = [a, aaaa].flatMap((l) => (l.kind === 'error' ? [l.detail] : []));
       return { kind: 'temp-fail', detail: `address lookup for ${host} failed: ${details.join('; ')}` };
     }
+    // The TTL of the RRsets that gave addresses; a NODATA for the other family
+    // (often uncacheable: no SOA) must not make the whole route uncacheable.
+    const withData = good.filter((l) => l.kind === 'data');
     return {
       kind: 'ok',
       addresses,
-      ttlMs: Math.min(...good.map((l) => l.ttlMs)),
+      ttlMs: Math.min(...(withData.length > 0 ? withData : good).map((l) => l.ttlMs)),
       authenticated: good.length === 2 && good.every((l) => l.authenticated),
     };
   }

@@ -52,6 +52,10 @@ export function listenerInfos(listeners: readonly Listener[]): ListenerInfo[] {
   return out;
 }
 
+function listenerKey(i: ListenerInfo): string {
+  return `${i.address}|${i.port}|${i.implicitTls ? 'tls' : 'plain'}|${i.source ?? ''}`;
+}
+
 function normalizeIp(ip: string | undefined): string {
   if (!ip) return '0.0.0.0';
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
@@ -59,7 +63,7 @@ function normalizeIp(ip: string | undefined): string {
 }
 
 export class SmtpServer {
-  #servers: Array<net.Server> = [];
+  #servers: Array<{ key: string; server: net.Server }> = [];
   #sessions = new Set<Session>();
   #perIp = new Map<string, number>();
   #bound: BoundListener[] = [];
@@ -114,7 +118,7 @@ export class SmtpServer {
       });
     });
     const addr = server.address() as net.AddressInfo;
-    this.#servers.push(server);
+    this.#servers.push({ key: listenerKey(info), server });
     this.#bound.push({ info, address: addr.address, port: addr.port });
     this.ctx.log.info('listening', { listener: info.text, address: addr.address, port: addr.port, tls: info.implicitTls ? 'implicit' : 'starttls' });
   }
@@ -145,14 +149,36 @@ export class SmtpServer {
   }
 
   /**
+   * Reload: opens the listeners that are new, closes the ones that are gone
+   * (their sessions finish), keeps the rest (and their connections) as they are.
+   */
+  async reconcile(infos: readonly ListenerInfo[]): Promise<void> {
+    const wanted = new Map(infos.map((i) => [listenerKey(i), i]));
+    const keep: Array<{ key: string; server: net.Server }> = [];
+    for (const entry of this.#servers) {
+      if (wanted.has(entry.key)) {
+        keep.push(entry);
+        wanted.delete(entry.key);
+      } else {
+        entry.server.close();
+        this.#bound = this.#bound.filter((b) => listenerKey(b.info) !== entry.key);
+        this.ctx.log.info('listener closed by reload', { listener: entry.key });
+      }
+    }
+    this.#servers = keep;
+    for (const info of wanted.values()) await this.#open(info);
+  }
+
+  /**
    * Stops accepting, lets transactions in progress finish for up to `graceMs`,
    * then cuts what is left. Resolves when every connection is closed.
    */
   async stop(graceMs = 30_000): Promise<void> {
     this.ctx.shuttingDown = true;
-    const closing = this.#servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+    const closing = this.#servers.map(({ server }) => new Promise<void>((r) => server.close(() => r())));
     this.#servers = [];
     for (const s of this.#sessions) {
+      s.ctx.shuttingDown = true; // sessions opened before a reload hold the older context
       if (!s.tx && (s.mode === 'command' || s.mode === 'auth')) {
         s.replyCtx('SHUTTING_DOWN', `${this.ctx.hostname} Service shutting down, try again later`);
         s.close();

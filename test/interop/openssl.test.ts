@@ -36,7 +36,7 @@ function sClient(args: readonly string[], input = ''): Promise<RunResult> {
   return run('openssl', ['s_client', '-brief', '-ign_eof', '-servername', 'mail.example.test', ...args], { input, timeoutMs: 20_000 });
 }
 
-/** The first complete reply in `out` that starts with `code` and contains `marker`, as lines. */
+/** The lines of the first reply in `out` from the line containing `marker` to its final line. */
 function replyLines(out: string, marker: string): string[] {
   const lines = out.split(/\r?\n/);
   const start = lines.findIndex((l) => l.includes(marker));

@@ -1,0 +1,260 @@
+/**
+ * @module queue/manager
+ *
+ * The queue manager: decides which queue gets a connection next and applies
+ * what delivery reports (STYLE habit 6: delivery reports, the queue applies).
+ *
+ * Invariants:
+ *   - A queue never has more delivery sessions than its `max-smtp-out`
+ *     (`backoff-max-smtp-out` in backoff mode), nor the whole server more
+ *     than `total-max-smtp-out`.
+ *   - Fairness: ready queues are served round robin, higher `queue-priority`
+ *     first; a slow queue only ties up its own sessions, so one slow domain
+ *     never starves the others. A message with recipients at many domains is
+ *     in several queues and is delivered to each independently.
+ *   - Every outcome goes to the spool (durable) before anything else hears of
+ *     it; a deferral gets its next attempt time from `queue/retry.ts`, and a
+ *     deferral past `bounce-after` becomes `expired` (category message-expired).
+ *   - Paused queues are not served (the spool keeps the paused flag across restarts).
+ *   - `max-msg-rate` counts recipients attempted, `max-connect-rate` sessions opened.
+ *
+ * Exports: `QueueManager`, `QueueManagerOptions`, `Deliverer`, `DeliverySession`,
+ * `QueueRuntime`.
+ */
+import type { ConfigResolver } from '../config/resolve.js';
+import type { RecipientOutcome } from '../delivery/types.js';
+import type { Spool } from '../spool/spool.js';
+import type { LeasedMessage, Outcome } from '../spool/types.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { RateLimiter } from './rate-limiter.js';
+import { isExpired, nextAttemptAt } from './retry.js';
+import { queueSettings, type QueueSettings } from './settings.js';
+
+/** One connection's worth of delivery to one queue: opened once, used for several batches, closed when idle. */
+export interface DeliverySession {
+  /** Delivers the messages (each recipient once); resolves with one outcome per recipient. Never rejects. */
+  deliver(messages: readonly LeasedMessage[]): Promise<RecipientOutcome[]>;
+  /** Can it carry more mail (connection alive, under max-msg-per-connection)? */
+  readonly usable: boolean;
+  close(): Promise<void>;
+}
+
+/** Opens delivery sessions for a queue (SMTP to its MX hosts, or a local type: discard, file, pipe). */
+export interface Deliverer {
+  open(queue: string, settings: QueueSettings): DeliverySession;
+}
+
+export interface QueueManagerOptions {
+  readonly spool: Spool;
+  readonly resolver: () => ConfigResolver;
+  readonly deliverer: Deliverer;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** How often the manager looks for due work when nothing wakes it (ms). */
+  readonly tickMs?: number;
+}
+
+/** Per-queue state kept in memory (ids and times only; see DESIGN "Queues"). */
+export interface QueueRuntime {
+  sessions: number;
+  mode: 'normal' | 'backoff';
+  readonly msgRate: RateLimiter;
+  readonly connectRate: RateLimiter;
+  /** Why the queue is not sending right now, for `show queue`. */
+  limitedBy?: string;
+  lastError?: string;
+}
+
+export class QueueManager {
+  #runtime = new Map<string, QueueRuntime>();
+  #settings = new Map<string, QueueSettings>();
+  #settingsFrom: ConfigResolver | undefined;
+  #total = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #ticking = false;
+  #again = false;
+  #stopped = true;
+  #workers = new Set<Promise<void>>();
+  #rr = 0;
+
+  constructor(private readonly o: QueueManagerOptions) {}
+
+  start(): void {
+    this.#stopped = false;
+    const tick = this.o.tickMs ?? 1000;
+    this.#timer = setInterval(() => this.kick(), tick);
+    this.#timer.unref();
+    this.kick();
+  }
+
+  /** Stops starting new work and waits for the sessions in progress. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await Promise.allSettled([...this.#workers]);
+  }
+
+  /** Look for work now (new mail arrived, a queue was resumed, a retry is due). */
+  kick(): void {
+    if (this.#stopped) return;
+    if (this.#ticking) {
+      this.#again = true;
+      return;
+    }
+    this.#ticking = true;
+    void this.#tick().finally(() => {
+      this.#ticking = false;
+      if (this.#again) {
+        this.#again = false;
+        this.kick();
+      }
+    });
+  }
+
+  runtime(queue: string): QueueRuntime | undefined {
+    return this.#runtime.get(queue);
+  }
+
+  get activeSessions(): number {
+    return this.#total;
+  }
+
+  /** Effective settings of a queue under the current configuration. */
+  settings(queue: string): QueueSettings {
+    const resolver = this.o.resolver();
+    if (resolver !== this.#settingsFrom) {
+      this.#settings.clear();
+      this.#settingsFrom = resolver;
+    }
+    let s = this.#settings.get(queue);
+    if (!s) {
+      const slash = queue.lastIndexOf('/');
+      const domain = queue.slice(0, slash);
+      const vmta = queue.slice(slash + 1);
+      s = queueSettings(resolver, domain, vmta === '{default}' ? undefined : vmta);
+      this.#settings.set(queue, s);
+    }
+    return s;
+  }
+
+  #state(queue: string, s: QueueSettings): QueueRuntime {
+    let rt = this.#runtime.get(queue);
+    if (!rt) {
+      rt = { sessions: 0, mode: 'normal', msgRate: new RateLimiter(s.maxMsgRate, this.o.clock), connectRate: new RateLimiter(s.maxConnectRate, this.o.clock) };
+      this.#runtime.set(queue, rt);
+    }
+    return rt;
+  }
+
+  async #tick(): Promise<void> {
+    const total = this.o.resolver().global<number>('total-max-smtp-out').value;
+    const totalMax = typeof total === 'number' ? total : 1000;
+    const now = this.o.clock.now();
+    const ready = this.o.spool.readyQueues(now);
+    if (ready.length === 0) return;
+    // Higher queue-priority first; round robin among equals (rotate the start each tick).
+    this.#rr = (this.#rr + 1) % ready.length;
+    const rotated = [...ready.slice(this.#rr), ...ready.slice(0, this.#rr)];
+    const ordered = rotated.map((q) => ({ q, s: this.settings(q) })).sort((a, b) => b.s.priority - a.s.priority);
+    for (const { q, s } of ordered) {
+      if (this.#total >= totalMax) break;
+      const rt = this.#state(q, s);
+      const max = rt.mode === 'backoff' ? s.backoff.maxSmtpOut : s.maxSmtpOut;
+      if (rt.sessions >= max) {
+        rt.limitedBy = `max-smtp-out reached (${max})`;
+        continue;
+      }
+      if (rt.msgRate.available() < 1) {
+        rt.limitedBy = 'max-msg-rate reached';
+        continue;
+      }
+      if (!rt.connectRate.tryTake()) {
+        rt.limitedBy = 'max-connect-rate reached';
+        continue;
+      }
+      rt.limitedBy = undefined;
+      rt.sessions++;
+      this.#total++;
+      const w = this.#work(q, s, rt).finally(() => {
+        rt.sessions--;
+        this.#total--;
+        this.#workers.delete(w);
+        this.kick();
+      });
+      this.#workers.add(w);
+    }
+  }
+
+  /** One delivery session: batches from the queue until it is empty, the session is used up, or we stop. */
+  async #work(queue: string, s: QueueSettings, rt: QueueRuntime): Promise<void> {
+    let session: DeliverySession | undefined;
+    try {
+      for (;;) {
+        if (this.#stopped) return;
+        const allowed = Math.min(s.maxRcptPerTransaction, rt.msgRate.available());
+        if (allowed < 1) {
+          rt.limitedBy = 'max-msg-rate reached';
+          return;
+        }
+        const batch = await this.o.spool.takeBatch(queue, allowed, { now: this.o.clock.now() });
+        if (batch.length === 0) return;
+        const n = batch.reduce((a, m) => a + m.recipients.length, 0);
+        rt.msgRate.tryTake(n);
+        session ??= this.o.deliverer.open(queue, s);
+        const outcomes = await session.deliver(batch);
+        await this.#apply(queue, s, rt, batch, outcomes);
+        if (!session.usable) {
+          await session.close();
+          session = undefined;
+          // A session that failed at the host or queue level: leave the rest for the retry schedule.
+          if (outcomes.some((o) => o.kind === 'deferred' && (o.scope === 'host' || o.scope === 'queue'))) return;
+        }
+      }
+    } catch (e) {
+      this.o.log.error('delivery worker fault', { queue, error: String((e as Error)?.stack ?? e) });
+    } finally {
+      await session?.close().catch(() => undefined);
+    }
+  }
+
+  async #apply(queue: string, s: QueueSettings, rt: QueueRuntime, batch: readonly LeasedMessage[], outcomes: readonly RecipientOutcome[]): Promise<void> {
+    const now = this.o.clock.now();
+    const byId = new Map(outcomes.map((o) => [o.recipientId, o]));
+    const out: Outcome[] = [];
+    for (const m of batch) {
+      for (const r of m.recipients) {
+        const o = byId.get(r.id);
+        if (!o) {
+          // Delivery said nothing about it: treat as a transient failure, never as delivered.
+          out.push({ recipientId: r.id, kind: 'deferred', reply: '451 4.3.0 no outcome reported', nextAttemptAt: nextAttemptAt(now, m.envelope.arrivedAt, r.attempts + 1, 'transient', s) });
+          continue;
+        }
+        const reply = `${o.reply.code}${o.reply.enhanced ? ' ' + o.reply.enhanced : ''} ${o.reply.text}`;
+        switch (o.kind) {
+          case 'delivered':
+            out.push({ recipientId: r.id, kind: 'delivered', reply });
+            break;
+          case 'bounced':
+            out.push({ recipientId: r.id, kind: 'bounced', reply });
+            break;
+          case 'deferred': {
+            rt.lastError = reply;
+            if (isExpired(now, m.envelope.arrivedAt, s.bounceAfter)) {
+              out.push({ recipientId: r.id, kind: 'expired', reply });
+              break;
+            }
+            const kind = o.reply.phase === 'dns' ? 'dns' : o.reply.phase === 'rcpt' && o.scope === 'recipient' ? 'rcpt' : 'transient';
+            out.push({ recipientId: r.id, kind: 'deferred', reply, nextAttemptAt: nextAttemptAt(now, m.envelope.arrivedAt, r.attempts + 1, kind, s, rt.mode === 'backoff') });
+            break;
+          }
+        }
+      }
+    }
+    await this.o.spool.recordOutcomes(out);
+    for (const o of outcomes) {
+      this.o.log.info('delivery', { queue, rcpt: o.recipientId, kind: o.kind, scope: o.scope, reply: `${o.reply.code} ${o.reply.text}`.slice(0, 300), mta: o.reply.mta });
+    }
+  }
+}
