@@ -16,7 +16,13 @@ import { hasErrors, loadConfig } from './config/loader.js';
 import { lastSetting, values, type PetrelConfig } from './config/model.js';
 import { ConfigResolver } from './config/resolve.js';
 import type { Diagnostic, Listener, RateValue } from './config/types.js';
+import { RoutingDeliverer } from './delivery/deliverer.js';
+import { DkimSigner } from './delivery/dkim.js';
+import { isDkimConfigError } from './delivery/dkim-errors.js';
+import { MtaStsPolicies } from './delivery/mta-sts.js';
+import { MxResolver } from './delivery/resolver.js';
 import { VmtaSelector } from './policy/vmta.js';
+import { QueueManager } from './queue/manager.js';
 import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_RATE } from './server/auth-limiter.js';
 import { DEFAULT_TIMEOUTS, type ServerContext, type SessionTimeouts, type UserCheck } from './server/context.js';
 import { UserDirectory } from './server/credentials.js';
@@ -35,6 +41,12 @@ export class ConfigRefused extends Error {
 
 export interface MtaOptions {
   readonly configFile: string;
+  /** MTA-STS policy fetches (tests serve policies on a loopback port with their own CA). */
+  readonly mtaSts?: { readonly port?: number; readonly ca?: string | Buffer };
+  /** How often the queue manager looks for due work (ms; default 1000). */
+  readonly queueTickMs?: number;
+  /** Do not start delivery (receive only). */
+  readonly noDelivery?: boolean;
   readonly log?: Logger;
   readonly clock?: Clock;
   readonly timeouts?: Partial<SessionTimeouts>;
@@ -53,6 +65,11 @@ export function spoolOptionsFrom(config: PetrelConfig): SpoolOptions {
     maxMessageSize: 0,
     maxRecipients: 100_000,
   };
+}
+
+function dkimDiagnostic(e: unknown, file: string): Diagnostic {
+  const err = e as { message?: string; pos?: { file: string; line: number; column: number } };
+  return { severity: 'error', pos: err.pos ?? { file, line: 0, column: 0 }, message: `DKIM: ${err.message ?? String(e)}` };
 }
 
 function buildContext(config: PetrelConfig, spool: Spool, opts: MtaOptions, log: Logger, clock: Clock, limiters: Map<string, AuthFailureLimiter>): ServerContext {
@@ -92,6 +109,10 @@ function buildContext(config: PetrelConfig, spool: Spool, opts: MtaOptions, log:
 export class Mta {
   #config: PetrelConfig;
   #ctx: ServerContext;
+  #dkim: DkimSigner | undefined;
+  #queues: QueueManager | undefined;
+  #mx: MxResolver | undefined;
+  #unobserve: (() => void) | undefined;
 
   private constructor(
     private readonly opts: MtaOptions,
@@ -117,10 +138,14 @@ export class Mta {
       const limiters = new Map<string, AuthFailureLimiter>();
       const ctx = buildContext(config, spool, opts, log, clock, limiters);
       const server = new SmtpServer(ctx);
+      const mta = new Mta(opts, config, spool, server, ctx, limiters, res.diagnostics.filter((d) => d.severity === 'warning'));
+      mta.#dkim = DkimSigner.fromConfig(config, ctx.resolver);
       await server.listen();
-      return new Mta(opts, config, spool, server, ctx, limiters, res.diagnostics.filter((d) => d.severity === 'warning'));
+      if (!opts.noDelivery) mta.#startDelivery();
+      return mta;
     } catch (e) {
       await spool.close().catch(() => undefined);
+      if (isDkimConfigError(e)) throw new ConfigRefused([...res.diagnostics, dkimDiagnostic(e, opts.configFile)]);
       throw e;
     }
   }
@@ -149,12 +174,49 @@ export class Mta {
     if (spoolOptionsFrom(res.config).path !== this.spool.path) {
       diagnostics.push({ severity: 'warning', pos: { file: this.opts.configFile, line: 0, column: 0 }, message: 'the spool directory changed; it takes effect at the next restart' });
     }
+    let dkim: DkimSigner;
+    try {
+      dkim = DkimSigner.fromConfig(res.config, ctx.resolver);
+    } catch (e) {
+      return { ok: false, diagnostics: [...res.diagnostics, dkimDiagnostic(e, this.opts.configFile)] };
+    }
     this.#config = res.config;
     this.#ctx = ctx;
+    this.#dkim = dkim;
+    this.#mx?.clearCache();
     this.server.setContext(ctx);
     await this.server.reconcile(listenerInfos(values<Listener>(res.config.global, 'smtp-listener')));
     ctx.log.info('configuration reloaded', { file: this.opts.configFile, warnings: diagnostics.length });
     return { ok: true, diagnostics };
+  }
+
+  /** The queue manager (undefined when delivery is off). */
+  get queues(): QueueManager | undefined {
+    return this.#queues;
+  }
+
+  #startDelivery(): void {
+    const servers = this.#ctx.resolver.global<string[]>('resolver-servers').value ?? [];
+    const clock = this.#ctx.clock;
+    const mx = new MxResolver({ servers, clock });
+    this.#mx = mx;
+    const mtaSts = new MtaStsPolicies({ resolver: mx, clock, ...(this.opts.mtaSts ? { https: this.opts.mtaSts } : {}) });
+    const deliverer = new RoutingDeliverer({
+      spool: this.spool,
+      resolver: () => this.#ctx.resolver,
+      mx,
+      dkim: () => this.#dkim,
+      mtaSts,
+      clock,
+      log: this.#ctx.log,
+      hostname: () => this.#ctx.hostname,
+    });
+    const queues = new QueueManager({ spool: this.spool, resolver: () => this.#ctx.resolver, deliverer, clock, log: this.#ctx.log, ...(this.opts.queueTickMs ? { tickMs: this.opts.queueTickMs } : {}) });
+    this.#queues = queues;
+    this.#unobserve = this.spool.observe((e) => {
+      if (e.type === 'enqueued' || e.type === 'queue-resumed') queues.kick();
+    });
+    queues.start();
   }
 
   get listeners(): readonly BoundListener[] {
@@ -164,6 +226,8 @@ export class Mta {
   /** Graceful stop: no new connections, transactions finish (up to `graceMs`), spool closed. */
   async stop(graceMs = 30_000): Promise<void> {
     await this.server.stop(graceMs);
+    this.#unobserve?.();
+    await this.#queues?.stop();
     await this.spool.close();
   }
 }

@@ -99,9 +99,12 @@ export async function startPetrel(dir: string, extraConfig = ''): Promise<Peer> 
   const conf = path.join(dir, 'petrel.conf');
   fs.writeFileSync(
     conf,
-    [`host-name bench.petrel.test`, `smtp-listener 127.0.0.1:${port}`, `spool ${path.join(dir, 'spool')}`, '<source 127.0.0.1>', '  always-allow-relaying yes', '</source>', extraConfig, ''].join('\n'),
+    [`host-name bench.petrel.test`, `resolver-servers 127.0.0.1:9`, `smtp-listener 127.0.0.1:${port}`, `spool ${path.join(dir, 'spool')}`, '<source 127.0.0.1>', '  always-allow-relaying yes', '</source>', extraConfig, ''].join('\n'),
   );
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'petrel.js'), 'start', '--config', conf], { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
+  // Receive-only unless the caller's config routes delivery to loopback; resolver-servers points at a dead
+  // loopback port so that no DNS query can ever leave this machine.
+  const args = [path.join(ROOT, 'bin', 'petrel.js'), 'start', '--config', conf, ...(/smtp-hosts|route/.test(extraConfig) ? [] : ['--no-delivery'])];
+  const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
   await waitPort(port);
   return { name: 'petrel', port, pid: child.pid!, tree: false, stop: () => stopChild(child) };
 }

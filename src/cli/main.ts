@@ -43,8 +43,9 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .command('start')
     .description('run the MTA in the foreground')
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG_PATH)
-    .action(async (opts: { config: string }) => {
-      const code = await runStart(opts.config, out, errOut);
+    .option('--no-delivery', 'receive and queue mail, but do not deliver it (like pmtad --dontSend)')
+    .action(async (opts: { config: string; delivery: boolean }) => {
+      const code = await runStart(opts.config, out, errOut, { delivery: opts.delivery });
       process.exitCode = code;
     });
 

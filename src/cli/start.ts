@@ -11,11 +11,11 @@ import { ConfigRefused, Mta } from '../mta.js';
 import { createLogger } from '../util/log.js';
 import { formatDiagnostic } from './diagnostics.js';
 
-export async function runStart(configFile: string, out: (s: string) => void, errOut: (s: string) => void): Promise<number> {
+export async function runStart(configFile: string, out: (s: string) => void, errOut: (s: string) => void, opts: { delivery?: boolean } = {}): Promise<number> {
   const log = createLogger(process.stderr, process.env['PETREL_LOG_LEVEL'] === 'debug' ? 'debug' : 'info');
   let mta: Mta;
   try {
-    mta = await Mta.start({ configFile, log });
+    mta = await Mta.start({ configFile, log, noDelivery: opts.delivery === false });
   } catch (e) {
     if (e instanceof ConfigRefused) {
       for (const d of e.diagnostics) errOut(formatDiagnostic(d) + '\n');

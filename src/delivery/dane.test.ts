@@ -28,6 +28,7 @@ const CA_CRT = fs.readFileSync(path.join(FIXTURES, 'ca.crt'), 'utf8');
 
 let tmp: string;
 let issued: { cert: string; key: string };
+let impostorLeaf: { cert: string; key: string };
 let dns: TestDnsServer;
 
 function openssl(args: string[], input?: Buffer | string): Buffer {
@@ -74,6 +75,12 @@ before(async () => {
     '-set_serial', '0x5e1ec7ed', '-days', '30', '-out', 'leaf.crt', '-extfile', 'ext.cnf',
   ]);
   issued = { cert: fs.readFileSync(path.join(tmp, 'leaf.crt'), 'utf8'), key: fs.readFileSync(path.join(tmp, 'leaf.key'), 'utf8') };
+  // An impostor CA with the test CA's name but its own key, and a leaf it signed (no key identifiers).
+  // RSA like the real CA: OpenSSL links a chain only if the signature algorithm fits the issuer's key type.
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'fake-ca.key', '-out', 'fake-ca.crt', '-days', '30', '-subj', '/CN=Petrel Test CA']);
+  fs.writeFileSync(path.join(tmp, 'ext2.cnf'), 'basicConstraints=CA:FALSE\nsubjectAltName=DNS:mx.dane.test\nsubjectKeyIdentifier=none\nauthorityKeyIdentifier=none\n');
+  openssl(['x509', '-req', '-in', 'leaf.csr', '-CA', 'fake-ca.crt', '-CAkey', 'fake-ca.key', '-set_serial', '0x0bad', '-days', '30', '-out', 'fake-leaf.crt', '-extfile', 'ext2.cnf']);
+  impostorLeaf = { cert: fs.readFileSync(path.join(tmp, 'fake-leaf.crt'), 'utf8'), key: issued.key };
   dns = await TestDnsServer.start();
 });
 
@@ -125,9 +132,13 @@ test('DANE-TA needs the anchor in the chain the server sent, and a real signatur
   const ta = rec(2, 0, 1, CA_CRT);
   const leafOnly = await peerOf(issued.cert, issued.key, 'mx.dane.test');
   assert.match(daneCheck([ta], leafOnly, { hostnames: ['mx.dane.test'] }) ?? '', /no TLSA record matches/);
-  // A self-signed certificate followed by the CA certificate: the CA matches, but did not sign the leaf.
-  const forged = await peerOf(MAIL_PEM.split(/(?<=-----END CERTIFICATE-----\n)/)[0] + CA_CRT, MAIL_PEM, 'mail.example.test');
-  assert.match(daneCheck([ta], forged, { hostnames: ['mail.example.test'] }) ?? '', /not signed by the next/);
+  // A self-signed certificate followed by the CA certificate: the CA did not issue it, so no link.
+  const unrelated = await peerOf(MAIL_PEM.split(/(?<=-----END CERTIFICATE-----\n)/)[0] + CA_CRT, MAIL_PEM, 'mail.example.test');
+  assert.match(daneCheck([ta], unrelated, { hostnames: ['mail.example.test'] }) ?? '', /no TLSA record matches/);
+  // A leaf from an impostor CA with the same name, sent with the real CA: the names link, the signature does not.
+  const forged = await peerOf(impostorLeaf.cert + CA_CRT, impostorLeaf.key, 'mx.dane.test');
+  assert.equal(forged.issuerCertificate?.subject?.CN, 'Petrel Test CA', 'Node linked the chain by name');
+  assert.match(daneCheck([ta], forged, { hostnames: ['mx.dane.test'] }) ?? '', /not signed by the next/);
 });
 
 test('client-alice.crt, issued by the test CA, matches a DANE-TA record for the CA', async () => {

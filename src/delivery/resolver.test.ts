@@ -15,6 +15,7 @@ import { FakeClock } from '../util/clock.js';
 import { MxResolver } from './resolver.js';
 import type { MxResolverOptions, ResolvedRoute } from './resolver.js';
 import type { HostRoute } from '../config/types.js';
+import { parseServer } from './dns-query.js';
 
 let dns: TestDnsServer;
 
@@ -315,4 +316,22 @@ test('TXT and TLSA lookups', async () => {
   dns.set('mx2.tlsa.test', [{ type: 'A', address: '192.0.2.1' }]);
   assert.deepEqual(await res.tlsa(25, 'mx2.tlsa.test'), { kind: 'none', authenticated: true });
   assert.ok(dns.queries.some((q) => q.name === '_25._tcp.mx.tlsa.test' && q.type === 'TLSA'));
+});
+
+test('resolver-servers entries: IP, IP:port, [IPv6]:port; anything else is refused', () => {
+  assert.deepEqual(parseServer('192.0.2.53'), { host: '192.0.2.53', port: 53 });
+  assert.deepEqual(parseServer('127.0.0.1:5353'), { host: '127.0.0.1', port: 5353 });
+  assert.deepEqual(parseServer('[::1]:5353'), { host: '::1', port: 5353 });
+  assert.deepEqual(parseServer('2001:db8::53'), { host: '2001:db8::53', port: 53 });
+  for (const bad of ['dns.example', '127.0.0.1:0', '127.0.0.1:70000', '[::1', '']) assert.throws(() => parseServer(bad), { name: 'DnsError' }, bad);
+  assert.throws(() => new MxResolver({ servers: ['nameserver.test'] }), { name: 'DnsError' });
+});
+
+test('names that are not valid DNS names are refused without a query', async () => {
+  const res = resolver();
+  assert.equal((await res.route('a..b.test')).kind, 'nxdomain');
+  assert.equal((await res.route(`${'x'.repeat(64)}.test`)).kind, 'nxdomain');
+  assert.equal(dns.queries.length, 0);
+  dns.set('xn--bcher-kva.test', [{ type: 'A', address: '192.0.2.120' }]);
+  assert.deepEqual(hostsOf(await res.route('Bücher.test')).map((h) => h.host), ['xn--bcher-kva.test'], 'IDNs are asked as A-labels');
 });

@@ -49,12 +49,18 @@ export async function startPetrel(configText: string, opts: Partial<MtaOptions> 
   }
   if (!/^\s*spool\s/m.test(text) && !/<spool\s/.test(text)) text += `\nspool ${path.join(dir, 'spool')}\n`;
   for (const [name, content] of Object.entries(opts.files ?? {})) fs.writeFileSync(path.join(dir, name), content);
+  if (opts.noDelivery === false && !/^\s*resolver-servers\s+(127\.|\[?::1)/m.test(text)) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error('a test that delivers must set resolver-servers to a loopback DNS server (no query may leave this machine)');
+  }
   const file = path.join(dir, 'petrel.conf');
   fs.writeFileSync(file, text);
   const log = memoryLogger();
   let mta: Mta;
   try {
-    mta = await Mta.start({ configFile: file, log, ...opts });
+    // Delivery is off unless a test asks for it (and then its config must point resolver-servers at a loopback DNS):
+    // no test may send a DNS query or a connection off this machine.
+    mta = await Mta.start({ configFile: file, log, noDelivery: true, ...opts });
   } catch (e) {
     fs.rmSync(dir, { recursive: true, force: true });
     throw e;
