@@ -65,7 +65,7 @@ function recipientFrom(address: string, reasonLines: readonly string[], action: 
   const reason = reasonLines.join(' ').replace(/\s+/g, ' ').trim().slice(0, MAX_REASON);
   const reply = splitReply(reason);
   const fallbackStatus = action === 'failed' ? '5.0.0' : '4.0.0';
-  const status = reply.status && reply.status[0] === fallbackStatus[0] ? reply.status : reply.status ?? fallbackStatus;
+  const status = reply.status ?? fallbackStatus;
   return {
     finalRecipient: address.replace(/^<|>$/g, ''),
     action,

@@ -119,8 +119,7 @@ function wireAddress(address: string): Wire {
   const at = address.lastIndexOf('@');
   const local = at < 0 ? address : address.slice(0, at);
   const domain = at < 0 ? '' : address.slice(at + 1);
-  const localUtf8 = !ASCII.test(local);
-  if (!localUtf8) return { ok: true, text: `<${address}>`, utf8: true };
+  if (!ASCII.test(local)) return { ok: true, text: `<${address}>`, utf8: true };
   const ascii = domainToASCII(domain);
   return ascii === '' ? { ok: true, text: `<${address}>`, utf8: true } : { ok: true, text: `<${local}@${ascii}>`, utf8: false };
 }

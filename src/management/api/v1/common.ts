@@ -63,7 +63,7 @@ export const QUEUE_PARAMS = { params: queueParamsSchema } as const;
 export function findQueue(deps: ManagementDeps, p: QueueParams): QueueStats {
   const name = `${p.domain.toLowerCase()}/${p.vmta}`;
   const s = deps.spool.queueStats(name)[0];
-  if (!s || (s.recipients === 0 && !s.paused && !deps.spool.queueNames().includes(name))) {
+  if (!s || !deps.spool.queueNames().includes(name)) {
     throw new ApiError('NOT_FOUND', `no queue ${name}`);
   }
   return s;
