@@ -281,8 +281,9 @@ function derived(e: AcctEvent, field: FieldName, ctx: FieldContext): string {
     case 'originalRcptTo':
       return '';
     default: {
-      const never: never = field;
-      return never;
+      const exhaustive: never = field;
+      void exhaustive;
+      return '';
     }
   }
 }

@@ -116,7 +116,9 @@ export class StreamHub {
         frame = `event: snapshot\nid: ${seq}\ndata: ${JSON.stringify({ ...base, level: c.level })}\n\n`;
         frames.set(c.level, frame);
       }
-      if (!c.res.writableEnded) c.res.write(frame);
+      // A viewer that stops reading is dropped rather than buffered without end.
+      if (c.res.writableLength > 1024 * 1024) c.res.destroy();
+      else if (!c.res.writableEnded) c.res.write(frame);
     }
   }
 }
