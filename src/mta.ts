@@ -79,6 +79,7 @@ function buildContext(config: PetrelConfig, spool: Spool, opts: MtaOptions, log:
   const userCheck: UserCheck = {
     verifyPassword: (u, p) => users.verifyPassword(u, p),
     cramMd5Secret: (u) => users.cramMd5Secret(u),
+    exists: (u) => users.has(u),
     verifyCertificate: (u, s) => users.verifyCertificate(u, s),
     hasUsers: config.smtpUsers.size > 0,
   };

@@ -70,10 +70,11 @@ export function formatTypedAddress(address: string, type = 'rfc822'): string {
   return `${ascii ? type : 'utf-8'}; ${address}`;
 }
 
-/** `dns; mx.example.com` → `mx.example.com`. */
+/** `dns; mx.example.com.` or `dns; mx.example.com (1.2.3.4, the server for …)` → `mx.example.com`. */
 function typedHost(value: string): string {
   const semi = value.indexOf(';');
-  return (semi >= 0 ? value.slice(semi + 1) : value).trim();
+  const host = (semi >= 0 ? value.slice(semi + 1) : value).trim();
+  return host.replace(/\s*\([^()]*\)\s*$/, '').replace(/\.$/, '');
 }
 
 /** Split into groups of unfolded `[name, value]` pairs. */

@@ -51,7 +51,7 @@ const ADDRESS = /[^\s<>()"',;:]+@[^\s<>()"',;:]+\.[^\s<>()"',;:]+/;
 export function splitReply(text: string): { diagnostic?: string; status?: string; remoteMta?: string } {
   const reason = text.replace(/\s+/g, ' ').trim().slice(0, MAX_REASON);
   const host = /\bhost ([A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9])\s*\[[0-9A-Fa-f.:]+\]/.exec(reason)?.[1];
-  const reply = /(?:^|[\s:'"#;<])([245]\d\d)(?:[ -]#?([245]\.\d{1,3}\.\d{1,3}))?(?=[\s'"]|$)(.*)$/.exec(reason);
+  const reply = /(?:^|[\s:'"#;<])([245]\d\d)(?:[ -]#?([245]\.\d{1,3}\.\d{1,3}))?(?=[\s'":]|$)(.*)$/.exec(reason);
   const out: { diagnostic?: string; status?: string; remoteMta?: string } = {};
   if (host) out.remoteMta = host;
   if (!reply) return out;
@@ -96,7 +96,7 @@ function qmailLike(lines: readonly string[], action: 'failed' | 'delayed', forma
     const reason: string[] = m[2] ? [m[2]] : [];
     while (i + 1 < end && lines[i + 1]!.trim() !== '' && !/^\s*<[^<>\s]+@[^<>\s]+>:/.test(lines[i + 1]!)) reason.push(lines[++i]!.trim());
     const said = reason.findIndex((r) => /^Remote host said:/i.test(r));
-    const r = recipientFrom(m[1]!, said >= 0 ? [reason.slice(said).join(' ').replace(/^Remote host said:\s*/i, '')] : reason, action, format);
+    const r = recipientFrom(m[1]!, said >= 0 ? [reason[said]!.replace(/^Remote host said:\s*/i, '')] : reason, action, format);
     const host = reason.map((l) => /^(\S+) does not like recipient|^Connected to (\S+) but/.exec(l)).find(Boolean);
     recipients.push(host && !r.remoteMta ? { ...r, remoteMta: (host[1] ?? host[2])! } : r);
   }

@@ -50,6 +50,8 @@ export interface UserCheck {
   cramMd5Secret(username: string): string | undefined;
   /** `authentication-method certificate`: the client certificate on `socket` names `username` (or, if undefined, some user). */
   verifyCertificate(username: string | undefined, socket: tls.TLSSocket): AuthOutcome;
+  /** Is there an `<smtp-user>` of that name? */
+  exists(username: string): boolean;
   /** Are there users at all (AUTH is offered only then)? */
   readonly hasUsers: boolean;
 }

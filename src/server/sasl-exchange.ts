@@ -214,6 +214,14 @@ function cramResponse(s: Session, text: string): void | Promise<void> {
   }
   const { username, digest } = parsed;
   const secret = s.ctx.users!.cramMd5Secret(username);
+  if (secret === undefined && s.ctx.users!.exists(username)) {
+    // The user's password is stored only as a hash: CRAM-MD5 cannot work for them whatever they type.
+    // Not a guessing attempt, so not counted against the client (clients then fall back to PLAIN/LOGIN).
+    end(s);
+    s.ctx.log.info('auth failed', { session: s.id, ip: s.clientIp, user: username.slice(0, 100), mechanism: 'CRAM-MD5', reason: 'no-clear-password' });
+    s.replyCtx('AUTH_FAILED', 'CRAM-MD5 is not available for this user; use PLAIN or LOGIN over TLS');
+    return;
+  }
   const ok = secret !== undefined && verifyCramMd5(a.challenge!, secret, digest);
   const users = s.ctx.users!;
   return finish(s, ok ? users.verifyPassword(username, secret!) : Promise.resolve({ ok: false, reason: 'bad-password' }), username);

@@ -149,7 +149,12 @@ function splitParams(tokens: readonly string[]): RawParam[] | ParamError {
     if (!KEYWORD.test(rawKey)) return invalid(rawKey.slice(0, 32), 'Syntax error in parameters');
     const key = rawKey.toUpperCase();
     if (value !== undefined && !VALUE.test(value)) return invalid(key, `Invalid ${key} value`);
-    if (seen.has(key)) return invalid(key, `Duplicate parameter ${key}`);
+    if (seen.has(key)) {
+      // A repeated keyword without a value (Python's smtplib sends `SMTPUTF8 SMTPUTF8`) means nothing more:
+      // accept it, as Postfix does. A repeated key=value could disagree with itself: refuse it.
+      if (value === undefined && out.some((p) => p.key === key && p.value === undefined)) continue;
+      return invalid(key, `Duplicate parameter ${key}`);
+    }
     seen.add(key);
     out.push({ key, value });
   }

@@ -92,3 +92,14 @@ export const pagingProps = {
   limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
   offset: { type: 'integer', minimum: 0, maximum: 100000000, default: 0 },
 } as const;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The access level this request was granted (set by the access hook). */
+    petrelLevel: import('../../deps.js').AccessLevel;
+  }
+  interface FastifyContextConfig {
+    /** The level a route needs when more than its method implies. */
+    level?: import('../../deps.js').AccessLevel;
+  }
+}
