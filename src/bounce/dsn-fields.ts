@@ -131,12 +131,12 @@ export function parseDeliveryStatus(text: string): DeliveryStatus {
   const groups = readGroups(String(text ?? '')).map((pairs) => {
     const fields: Record<string, string> = Object.create(null) as Record<string, string>;
     for (const [name, value] of pairs) if (!(name in fields)) fields[name] = value;
-    return fields;
+    return Object.fromEntries(Object.entries(fields));
   });
   // The per-message group comes first; a report that omits it starts with a recipient group.
   const first = groups[0];
   const firstIsRecipient = first !== undefined && Object.keys(first).some((name) => RECIPIENT_FIELDS.has(name)) && first['reporting-mta'] === undefined;
-  const perMessage: Record<string, string> = firstIsRecipient || first === undefined ? (Object.create(null) as Record<string, string>) : first;
+  const perMessage: Record<string, string> = firstIsRecipient || first === undefined ? {} : first;
   const recipientGroups = (firstIsRecipient ? groups : groups.slice(1)).slice(0, MAX_GROUPS);
   const out: Record<string, unknown> = { fields: perMessage, recipients: recipientGroups.map(recipientOf) };
   const set = (key: string, value: string | undefined) => {

@@ -78,7 +78,8 @@ export function headerSection(bytes: Uint8Array | string): Record<string, string
     name = candidate;
     headers[name] = line.slice(colon + 1).trim().slice(0, MAX_VALUE);
   }
-  return headers;
+  // A plain object for callers (built with define semantics, so a `__proto__` field stays data).
+  return Object.fromEntries(Object.entries(headers));
 }
 
 export function attachmentText(attachment: Attachment): string {

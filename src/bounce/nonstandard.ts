@@ -65,7 +65,9 @@ function recipientFrom(address: string, reasonLines: readonly string[], action: 
   const reason = reasonLines.join(' ').replace(/\s+/g, ' ').trim().slice(0, MAX_REASON);
   const reply = splitReply(reason);
   const fallbackStatus = action === 'failed' ? '5.0.0' : '4.0.0';
-  const status = reply.status ?? fallbackStatus;
+  // qmail writes the enhanced code as `(#5.1.1)` at the end of its own texts.
+  const qmailCode = /\(#([245]\.\d{1,3}\.\d{1,3})\)/.exec(reason)?.[1];
+  const status = reply.status ?? qmailCode ?? fallbackStatus;
   return {
     finalRecipient: address.replace(/^<|>$/g, ''),
     action,

@@ -303,6 +303,11 @@ export class ClientConnection {
         return;
       }
       if (this.#expected <= 0) {
+        // An idle server announcing its shutdown (RFC 5321 §3.8) is not garbage.
+        if (ev.reply.code === 421) {
+          this.#fail({ code: 'SERVICE_UNAVAILABLE', text: `server closed the idle connection: 421 ${ev.reply.lines.join(' ').slice(0, 200)}` });
+          return;
+        }
         this.#fail({ code: 'PROTOCOL_ERROR', text: `unexpected reply: ${ev.reply.code} ${ev.reply.lines.join(' ').slice(0, 80)}` });
         return;
       }

@@ -416,6 +416,19 @@ describe('hostile servers: the right deferral, never a hang, never a false deliv
     assert.equal((await connectError(opts(x.port, { timeouts: SHORT }))).code, 'PROTOCOL_ERROR');
   });
 
+  test('a 421 while idle makes the session unusable; a send then defers with scope host', async () => {
+    const { port, conns } = await fake({});
+    const c = await SmtpClient.connect(opts(port));
+    assert.ok(c.usable);
+    conns[0]!.socket.end('421 4.4.2 Idle timeout\r\n');
+    await new Promise<void>((resolve) => conns[0]!.socket.once('close', () => resolve()));
+    for (let i = 0; i < 100 && c.usable; i++) await new Promise((r) => setImmediate(r));
+    // Whether the 421 was read while idle (local 451) or as the reply to MAIL (421), nobody is delivered.
+    const r = await c.send(tx(['a@x.example']));
+    assert.ok(['r0 deferred host 451 local mail', 'r0 deferred host 421 mail'].includes(summary(r)[0]!), summary(r)[0]);
+    assert.equal(c.usable, false);
+  });
+
   test('an unsolicited extra reply is a PROTOCOL_ERROR, not a shifted reply', async () => {
     // Answers RCPT twice: a client that trusted reply order would misattribute the second.
     const { port } = await fake({ keywords: [], on: (l) => (/^RCPT/.test(l) ? '550 5.1.1 No\r\n250 2.1.5 Ok\r\n' : undefined) });
@@ -453,7 +466,7 @@ describe('hostile servers: the right deferral, never a hang, never a false deliv
     }
   });
 
-  test('connection refused and connect timeout are typed', async () => {
+  test('connection refused is typed (CONNECT_REFUSED, phase connect)', async () => {
     const s = net.createServer();
     await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
     const port = (s.address() as net.AddressInfo).port;

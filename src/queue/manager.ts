@@ -76,6 +76,8 @@ export class QueueManager {
   #again = false;
   #stopped = true;
   #workers = new Set<Promise<void>>();
+  /** Sessions kept open by connection-idle-timeout, waiting for new mail. */
+  #idle = new Set<() => void>();
   #rr = 0;
 
   constructor(private readonly o: QueueManagerOptions) {}
@@ -91,6 +93,8 @@ export class QueueManager {
   /** Stops starting new work and waits for the sessions in progress. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    for (const wake of this.#idle) wake();
+    this.#idle.clear();
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     await Promise.allSettled([...this.#workers]);
@@ -99,6 +103,8 @@ export class QueueManager {
   /** Look for work now (new mail arrived, a queue was resumed, a retry is due). */
   kick(): void {
     if (this.#stopped) return;
+    for (const wake of this.#idle) wake();
+    this.#idle.clear();
     if (this.#ticking) {
       this.#again = true;
       return;
@@ -199,7 +205,11 @@ export class QueueManager {
           return;
         }
         const batch = await this.o.spool.takeBatch(queue, allowed, { now: this.o.clock.now() });
-        if (batch.length === 0) return;
+        if (batch.length === 0) {
+          // connection-idle-timeout: keep a usable connection a while for mail that is about to arrive.
+          if (session?.usable && s.connectionIdleTimeoutMs > 0 && (await this.#waitForMail(s.connectionIdleTimeoutMs))) continue;
+          return;
+        }
         const n = batch.reduce((a, m) => a + m.recipients.length, 0);
         rt.msgRate.tryTake(n);
         session ??= this.o.deliverer.open(queue, s);
@@ -217,6 +227,22 @@ export class QueueManager {
     } finally {
       await session?.close().catch(() => undefined);
     }
+  }
+
+  /** Resolves true when new work may be there (kick), false after `ms` or at stop. */
+  #waitForMail(ms: number): Promise<boolean> {
+    if (this.#stopped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve(!this.#stopped);
+      };
+      const timer = setTimeout(() => {
+        this.#idle.delete(wake);
+        resolve(false);
+      }, ms);
+      this.#idle.add(wake);
+    });
   }
 
   async #apply(queue: string, s: QueueSettings, rt: QueueRuntime, batch: readonly LeasedMessage[], outcomes: readonly RecipientOutcome[]): Promise<void> {

@@ -52,6 +52,7 @@ export async function leasedMessages(
   index: QueueIndex,
   slots: readonly number[],
   unreadable: (id: string, slots: readonly number[], error: unknown) => void,
+  cached?: (numericId: number) => MessageMeta | undefined,
 ): Promise<LeasedMessage[]> {
   const byMsg = new Map<number, number[]>();
   for (const r of slots) {
@@ -64,7 +65,7 @@ export async function leasedMessages(
     [...byMsg].map(async ([m, rs]) => {
       const id = formatMessageId(index.mId[m]!);
       try {
-        return { m, rs, id, meta: await readMeta(log, index, m) };
+        return { m, rs, id, meta: cached?.(index.mId[m]!) ?? (await readMeta(log, index, m)) };
       } catch (e) {
         unreadable(id, rs, e);
         return undefined;

@@ -37,7 +37,7 @@ import * as inspect from './inspect.js';
 import { acquireSpoolLock } from './lock.js';
 import { PausedStore } from './paused-store.js';
 import { ST, fnv1a, isFinal, QueueIndex } from './queue-index.js';
-import { encodeMessageRecord, encodeStateRecord, type StateChange } from './record.js';
+import { encodeMessageRecord, encodeStateRecord, type MessageMeta, type StateChange } from './record.js';
 import { domainOf, recoverIndex, type RecoveryReport } from './recovery.js';
 import { SegmentLog } from './segment-log.js';
 import {
@@ -54,6 +54,7 @@ import {
   type StoredEnvelope,
 } from './types.js';
 import { MessageWriter, type PreparedMessage, type WriterHost } from './writer.js';
+import { BodyCache, RecentMap } from './body-cache.js';
 
 export interface SpoolLimits {
   readonly maxMessageSize: number;
@@ -94,6 +95,8 @@ export class Spool implements WriterHost {
   readonly #index = new QueueIndex();
   readonly #ids = new MessageIdGenerator();
   readonly #observers = new Set<SpoolObserver>();
+  readonly #bodies = new BodyCache();
+  readonly #metas = new RecentMap<number, MessageMeta>();
   #commits!: CommitPath;
   #log!: SegmentLog;
   #space!: FreeSpaceMonitor;
@@ -191,6 +194,9 @@ export class Spool implements WriterHost {
       msg.body,
     );
     const res = await this.#commits.commit([rec], msg.externalCrc !== undefined);
+    // Most mail is relayed within seconds of arrival: keep recent small bodies so delivery does not read them back.
+    this.#metas.set(msg.id, { id: msg.id, env, size: msg.size, ...(msg.externalCrc !== undefined ? { ext: msg.externalCrc } : {}) });
+    if (msg.externalCrc === undefined) this.#bodies.set(msg.idText, msg.body.length === 1 ? Buffer.from(msg.body[0]!) : Buffer.concat(msg.body as Uint8Array[]));
     const queues = env.recipients.map((r) => this.#index.queueFor(domainOf(r.address), env.vmta));
     const envid = env.envelopeId ?? env.mailParams?.envid;
     const m = this.#index.addMessage({
@@ -242,7 +248,7 @@ export class Spool implements WriterHost {
       // until an operator deletes the message; it is never silently dropped.
       this.#logger.error('spool: cannot read a leased message; retrying later', { id, error: String(e) });
       for (const r of rs) this.#requeue(r, now + UNREADABLE_RETRY_MS);
-    });
+    }, (n) => this.#metas.get(n));
   }
 
   /** Puts in-flight recipients back in their queue, due now, without counting an attempt. */
@@ -370,7 +376,10 @@ export class Spool implements WriterHost {
   /** The body of a live message, checksum-verified. */
   async readBody(id: string): Promise<Buffer> {
     this.#assertOpen();
-    return inspect.readBody(this.#log, this.#index, this.#slotOfMessage(id), this.bodiesDir);
+    const slot = this.#slotOfMessage(id);
+    const cached = this.#bodies.get(id);
+    if (cached) return cached;
+    return inspect.readBody(this.#log, this.#index, slot, this.bodiesDir);
   }
 
   /** Subscribes to state changes; returns the unsubscribe function. */
