@@ -23,6 +23,7 @@ import { ConfigResolver } from '../config/resolve.js';
 import { effectiveSettings, fromText, resolvedToJson, summarize } from '../config/summary.js';
 import { diagnosticToJson, formatDiagnostic } from './diagnostics.js';
 import { runStart } from './start.js';
+import { registerManagementCommands } from './commands/register.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/petrel/config';
 
@@ -145,6 +146,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       }
     });
 
+  registerManagementCommands(program, DEFAULT_CONFIG_PATH, out, errOut);
   return program;
 }
 

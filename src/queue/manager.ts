@@ -103,8 +103,13 @@ export class QueueManager {
   /** Look for work now (new mail arrived, a queue was resumed, a retry is due). */
   kick(): void {
     if (this.#stopped) return;
-    for (const wake of this.#idle) wake();
-    this.#idle.clear();
+    // One idle connection per kick (a kick is one new message, one resumed queue or one tick):
+    // waking all of them would make every idle session race for the same message.
+    const first = this.#idle.values().next();
+    if (!first.done) {
+      this.#idle.delete(first.value);
+      first.value();
+    }
     if (this.#ticking) {
       this.#again = true;
       return;
