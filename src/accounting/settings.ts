@@ -161,17 +161,18 @@ export function settingsFromBlock(block: ConfigBlock): { settings?: AcctFileSett
     if (!r.ok) error(s.valuePos, `'${r.bad}' is not an accounting field (see docs/accounting.md)`, r.bad);
     else lists.set(type, r.fields);
   }
-  const fields = new Map<RecordType, readonly string[]>();
-  for (const t of order) fields.set(t, lists.get(t) ?? DEFAULT_FIELDS[t]);
+  // One spelling per column across the file (`header_X-Job` and `header_x-job` are one column: the first wins).
+  const spelling = new Map<string, string>();
   const columns: string[] = [];
-  const seen = new Set<string>();
   for (const t of order) {
-    for (const f of fields.get(t)!) {
-      if (seen.has(f.toLowerCase())) continue;
-      seen.add(f.toLowerCase());
+    for (const f of lists.get(t) ?? DEFAULT_FIELDS[t]) {
+      if (spelling.has(f.toLowerCase())) continue;
+      spelling.set(f.toLowerCase(), f);
       columns.push(f);
     }
   }
+  const fields = new Map<RecordType, readonly string[]>();
+  for (const t of order) fields.set(t, (lists.get(t) ?? DEFAULT_FIELDS[t]).map((f) => spelling.get(f.toLowerCase())!));
   if (columns.length === 0) columns.push('type');
 
   // Header → field mappings.

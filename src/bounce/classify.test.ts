@@ -102,3 +102,68 @@ test('classification of hostile input is bounded and never throws', () => {
   for (const input of weird) assert.doesNotThrow(() => classify(input as never));
   assert.equal(classify({ diagnostic: '\u0000\u0001550 5.7.1 relay access denied\u0007' }).category, 'relaying-issues');
 });
+
+/** RFC 3463 / IANA codes with a text that no text rule knows: the status rules alone decide. */
+const STATUS_TABLE: ReadonlyArray<readonly [string, string]> = [
+  ['5.1.0', 'bad-mailbox'],
+  ['5.1.1', 'bad-mailbox'],
+  ['5.1.2', 'bad-domain'],
+  ['5.1.3', 'bad-mailbox'],
+  ['5.1.4', 'bad-mailbox'],
+  ['5.1.6', 'bad-mailbox'],
+  ['5.1.7', 'invalid-sender'],
+  ['5.1.8', 'invalid-sender'],
+  ['5.1.10', 'bad-domain'],
+  ['5.2.1', 'inactive-mailbox'],
+  ['4.2.2', 'quota-issues'],
+  ['5.2.3', 'content-related'],
+  ['5.2.4', 'routing-errors'],
+  ['4.3.1', 'other'],
+  ['5.3.4', 'content-related'],
+  ['5.3.5', 'bad-configuration'],
+  ['4.4.1', 'no-answer-from-host'],
+  ['4.4.2', 'bad-connection'],
+  ['4.4.3', 'routing-errors'],
+  ['5.4.4', 'routing-errors'],
+  ['5.4.6', 'routing-errors'],
+  ['4.4.7', 'message-expired'],
+  ['5.5.2', 'protocol-errors'],
+  ['5.6.1', 'content-related'],
+  ['5.7.0', 'policy-related'],
+  ['5.7.1', 'policy-related'],
+  ['5.7.7', 'content-related'],
+  ['5.7.8', 'bad-configuration'],
+  ['5.7.11', 'bad-configuration'],
+  ['5.7.13', 'inactive-mailbox'],
+  ['5.7.16', 'content-related'],
+  ['5.7.17', 'bad-mailbox'],
+  ['5.7.18', 'bad-domain'],
+  ['5.7.26', 'policy-related'],
+  ['5.7.27', 'invalid-sender'],
+  ['4.7.28', 'spam-related'],
+  ['2.0.0', 'success'],
+  ['2.6.0', 'success'],
+  ['5.9.9', 'other'],
+];
+
+function statusInput(status: string) {
+  return { status, diagnostic: `smtp;${status[0]}50 ${status} status test` };
+}
+
+for (const [status, category] of STATUS_TABLE) {
+  test(`enhanced status ${status} → ${category}`, () => {
+    assert.equal(classify(statusInput(status)).category, category);
+  });
+}
+
+test('every default rule is pinned: reached by the reply corpus or the status table', () => {
+  const corpus = fs
+    .readFileSync(new URL('../../test/fixtures/bounce/replies.tsv', import.meta.url), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.startsWith('#'))
+    .map((l) => l.split('\t'))
+    .map(([, status, diagnostic]) => (status ? { status, diagnostic: diagnostic! } : { diagnostic: diagnostic! }));
+  const reached = new Set([...corpus, ...STATUS_TABLE.map(([s]) => statusInput(s))].map((input) => classify(input).rule));
+  const dead = defaultRules().filter((r) => !reached.has(r.source)).map((r) => `${r.source} ${r.category}`);
+  assert.deepEqual(dead, []);
+});

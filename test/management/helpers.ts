@@ -17,6 +17,7 @@ export const BASE_CONFIG = [
   'smtp-listener 127.0.0.1:{{PORT}}',
   '<source 127.0.0.1>',
   '  always-allow-relaying yes',
+  '  process-x-job yes',
   '</source>',
   '<virtual-mta mta1>',
   '  smtp-source-host 127.0.0.1 mta1.example.test',
@@ -127,7 +128,7 @@ export function request(
   });
 }
 
-/** Sends one message through real SMTP; returns the spool's message id (from the 250 reply). */
+/** Sends one message through real SMTP; returns the spool's message id (from the 250 reply, `queued as ID`). */
 export async function sendMail(port: number, rcpts: string[], opts: { from?: string; headers?: string[] } = {}): Promise<string> {
   const c = await SmtpTestClient.connect(port);
   try {
@@ -148,10 +149,24 @@ export async function sendMail(port: number, rcpts: string[], opts: { from?: str
     c.write('DATA\r\n');
     await expect(354);
     c.write([...(opts.headers ?? []), 'Subject: test', '', 'hello', '.', ''].join('\r\n'));
-    return await expect(250);
+    const done = await expect(250);
+    const id = /queued as (\S+)/.exec(done)?.[1];
+    if (!id) throw new Error(`no message id in: ${done}`);
+    return id;
   } finally {
     c.write('QUIT\r\n');
     await c.read().catch(() => undefined);
     c.socket.destroy();
   }
+}
+
+/** Puts a message straight into the spool (for names SMTP would refuse, such as a hostile domain). */
+export async function spoolMessage(
+  spool: import('../../src/spool/spool.js').Spool,
+  rcpts: string[],
+  env: { vmta?: string; jobId?: string } = {},
+): Promise<string> {
+  const w = spool.createMessage({ mailFrom: 'sender@client.test', recipients: rcpts.map((address) => ({ address })), ...env });
+  w.write(Buffer.from('Subject: x\r\n\r\nbody\r\n'));
+  return w.commit();
 }

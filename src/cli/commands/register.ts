@@ -24,9 +24,17 @@ import { EXIT, type Verb, type VerbOptions } from './verb.js';
 
 export const VERBS: readonly Verb[] = [...SHOW_VERBS, ...CONTROL_VERBS];
 
+const PARENTS: Readonly<Record<string, string>> = {
+  show: 'show information (settings offline; status, queues, domains, vmtas, jobs, messages from the server)',
+  pause: 'pause a queue or a job',
+  resume: 'resume a queue or a job',
+  set: 'change a queue (mode)',
+  reset: 'reset counters',
+};
+
 function child(parent: Command, name: string): Command {
   const found = parent.commands.find((c) => c.name() === name);
-  return found ?? parent.command(name).description(`${name} …`);
+  return found ?? parent.command(name).description(PARENTS[name] ?? name);
 }
 
 /**

@@ -26,7 +26,7 @@ export const BLOCK_DIRECTIVES: readonly Spec[] = [
     type: 'source-host',
     repeatable: true,
     area: 'vmta',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Outbound source address and the EHLO name used from it (`IP HOST`); several lines share the load.',
   },
   {

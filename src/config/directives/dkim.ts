@@ -20,7 +20,7 @@ export const DKIM_DIRECTIVES: readonly Spec[] = [
     repeatable: true,
     checkFile: true,
     area: 'dkim',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Registers a signing key: `SELECTOR,DOMAIN,KEYFILE` (DOMAIN may be `*`).',
   },
   {
@@ -29,7 +29,7 @@ export const DKIM_DIRECTIVES: readonly Spec[] = [
     type: 'enum',
     enumValues: SIGN_VALUES,
     area: 'dkim',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Signs outgoing mail with the registered key for the signing identity\'s domain.',
   },
   {
@@ -37,7 +37,7 @@ export const DKIM_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'word',
     area: 'dkim',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Signing identity: `sender-or-from`, `@domain` or an address; picks which domain-key is used.',
   },
   {
@@ -45,7 +45,7 @@ export const DKIM_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'word',
     area: 'dkim',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Identity to sign with when no key matches `dkim-identity`.',
   },
   {
@@ -55,7 +55,7 @@ export const DKIM_DIRECTIVES: readonly Spec[] = [
     enumValues: ['rsa-sha1', 'rsa-sha256', 'ed25519-sha256'],
     default: 'rsa-sha256',
     area: 'dkim',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Signature algorithm; `ed25519-sha256` (RFC 8463) is a Petrel extension.',
   },
   {
@@ -64,7 +64,7 @@ export const DKIM_DIRECTIVES: readonly Spec[] = [
     type: 'enum',
     enumValues: ['simple', 'relaxed'],
     area: 'dkim',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Body canonicalization (RFC 6376 §3.4).',
   },
   {
@@ -73,7 +73,7 @@ export const DKIM_DIRECTIVES: readonly Spec[] = [
     type: 'enum',
     enumValues: ['simple', 'relaxed'],
     area: 'dkim',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Header canonicalization (RFC 6376 §3.4).',
   },
   {
@@ -81,7 +81,7 @@ export const DKIM_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'string-list',
     area: 'dkim',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Extra headers to sign (`List-Unsubscribe, Feedback-ID`).',
   },
   {
@@ -90,7 +90,7 @@ export const DKIM_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'free',
     area: 'dkim',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Over-signs headers so that adding another copy later breaks the signature (anti-replay).',
   },
   {
@@ -98,7 +98,7 @@ export const DKIM_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'bool',
     area: 'dkim',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Adds the `l=` body length tag.',
   },
   {
@@ -106,7 +106,7 @@ export const DKIM_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'bool',
     area: 'dkim',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Adds the `t=` signing time tag.',
   },
   {
@@ -114,7 +114,7 @@ export const DKIM_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'duration',
     area: 'dkim',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Adds an `x=` expiry this long after signing.',
   },
   {

@@ -19,7 +19,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'host-list',
     area: 'routing',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Deprecated since 4.5 in favour of `smtp-hosts`; same meaning.',
   },
   {
@@ -27,7 +27,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'host-list',
     area: 'routing',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Delivers to these hosts instead of the domain\'s MX (`[IP]` skips DNS, `lookup-mx:DOMAIN` borrows MXes).',
   },
   {
@@ -36,7 +36,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     type: 'int',
     default: '25',
     area: 'routing',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Port used for hosts that do not name one.',
   },
   {
@@ -61,7 +61,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     type: 'enum',
     enumValues: ['smtp', 'pipe', 'file', 'discard', 'http-delivery'],
     area: 'routing',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Delivery method: `smtp` when absent, `pipe` (to `command`), `file`, `discard`, or `http-delivery` webhooks.',
   },
   {
@@ -69,7 +69,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'string',
     area: 'routing',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Program for `type pipe`; `$from` and `$to` are replaced by the envelope addresses.',
   },
   {
@@ -85,7 +85,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'path',
     area: 'routing',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Directory that receives messages for `type file`.',
   },
   {
@@ -111,7 +111,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'string',
     area: 'auth',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'User name Petrel sends when authenticating to the remote host (CRAM-MD5, LOGIN or PLAIN).',
   },
   {
@@ -119,7 +119,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'string',
     area: 'auth',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Password for outbound AUTH (for `{sparkpost}`, the API key); cannot contain `#`.',
   },
   {
@@ -127,7 +127,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'bool',
     area: 'auth',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Allows outbound AUTH PLAIN/LOGIN on a connection without TLS.',
   },
 

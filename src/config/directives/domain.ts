@@ -22,7 +22,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'int',
     default: '20',
     area: 'delivery',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Simultaneous connections per queue (one recipient domain through one virtual MTA).',
   },
   {
@@ -48,7 +48,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'int',
     default: '0',
     area: 'delivery',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Messages sent over one connection before it is closed; 0 means no limit.',
   },
   {
@@ -58,7 +58,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'int',
     default: '1000',
     area: 'delivery',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Recipients per SMTP transaction; a message with more is sent in several transactions.',
   },
   {
@@ -76,7 +76,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'rate',
     default: 'unlimited',
     area: 'delivery',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Recipients attempted per period for the queue (`1000/h`, `100/10m`).',
   },
   {
@@ -85,7 +85,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'rate',
     default: 'unlimited',
     area: 'delivery',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'New connections opened per period for the queue.',
   },
   {
@@ -140,7 +140,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'duration',
     default: '0',
     area: 'delivery',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'How long an idle connection stays open waiting for new mail (at most 10m).',
   },
   {
@@ -149,7 +149,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'int',
     default: '50',
     area: 'delivery',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Priority 0–100; higher-priority queues take connections from lower ones under `total-max-smtp-out`.',
   },
   {
@@ -187,7 +187,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'duration-list',
     default: '10m',
     area: 'retries',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Wait before retrying a queue after a failed attempt; a list gives successive waits (`10m,20m,1h`).',
   },
   {
@@ -196,7 +196,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'duration',
     default: '10m',
     area: 'retries',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Wait before retrying a recipient that got a 4xx reply.',
   },
   {
@@ -205,7 +205,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'duration',
     default: '1m',
     area: 'retries',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Wait before retrying after a temporary DNS failure.',
   },
   {
@@ -223,7 +223,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'duration',
     default: '4d12h',
     area: 'retries',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Age at which undelivered mail is bounced as `message-expired`.',
   },
   {
@@ -242,7 +242,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'bool',
     default: 'true',
     area: 'retries',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'A 5xx banner bounces the recipients instead of trying the next MX.',
   },
   {
@@ -277,7 +277,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'int',
     area: 'retries',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Connection attempts per delivery round before the queue waits for its retry.',
   },
   {
@@ -295,7 +295,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'bool',
     default: 'no',
     area: 'retries',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'A 421 reply drops the connection and moves on to the next MX.',
   },
   {
@@ -324,7 +324,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'duration',
     default: '2m',
     area: 'timeouts',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Time allowed for the TCP connection to be established.',
   },
   {
@@ -333,7 +333,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'duration',
     default: '5m',
     area: 'timeouts',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Time allowed for the remote 220 banner (RFC 5321 §4.5.3.2.1 suggests 5 minutes).',
   },
   {
@@ -342,7 +342,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'duration',
     default: '3m',
     area: 'timeouts',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Time allowed for each block of message data to be written (RFC 5321 §4.5.3.2.5).',
   },
   {
@@ -351,7 +351,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'duration',
     default: '10m',
     area: 'timeouts',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Time allowed for the reply after the final dot (RFC 5321 §4.5.3.2.6).',
   },
   {
@@ -360,7 +360,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'bool',
     default: 'false',
     area: 'timeouts',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Acts as if the remote server did not offer 8BITMIME.',
   },
   {
@@ -369,7 +369,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'bool',
     default: 'false',
     area: 'timeouts',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Acts as if the remote server did not offer CHUNKING (BDAT).',
   },
   {
@@ -378,7 +378,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'bool',
     default: 'false',
     area: 'timeouts',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Acts as if the remote server did not offer PIPELINING.',
   },
   {
@@ -387,7 +387,7 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'bool',
     default: 'false',
     area: 'timeouts',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Acts as if the remote server did not offer DSN, so NOTIFY/RET are not passed on.',
   },
   {

@@ -70,7 +70,7 @@ export const GLOBAL_DIRECTIVES: readonly Spec[] = [
     scopes: ['global'],
     type: 'int',
     area: 'server',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Cap on simultaneous outbound SMTP connections, all queues together.',
   },
   {
@@ -200,7 +200,7 @@ export const GLOBAL_DIRECTIVES: readonly Spec[] = [
     type: 'string-list',
     extension: true,
     area: 'dns',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'DNS servers to query (IP or IP:PORT, comma list) instead of the system resolvers; lets tests use a loopback DNS.',
   },
 

@@ -102,7 +102,7 @@ export const TLS_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'bool',
     area: 'tls',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Starts TLS when the remote server offers it (opportunistic).',
   },
   {
@@ -110,7 +110,7 @@ export const TLS_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'bool',
     area: 'tls',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Delivers only over TLS; a server without STARTTLS is treated as a failed attempt.',
   },
   {
@@ -126,7 +126,7 @@ export const TLS_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'bool',
     area: 'tls',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Opportunistic DANE (RFC 7672): TLSA records, when DNSSEC-valid, make TLS mandatory and pin the certificate.',
   },
   {
@@ -135,7 +135,7 @@ export const TLS_DIRECTIVES: readonly Spec[] = [
     type: 'bool',
     extension: true,
     area: 'tls',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Applies the recipient domain\'s MTA-STS policy (RFC 8461): in enforce mode, TLS to a listed MX is required.',
   },
   {
