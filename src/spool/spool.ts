@@ -251,6 +251,27 @@ export class Spool implements WriterHost {
     }, (n) => this.#metas.get(n));
   }
 
+  /**
+   * `petrel schedule QUEUE` (pmta's "retry now"): every queued recipient of the
+   * queue becomes due now. In memory only: after a restart the recorded retry
+   * times stand again. Returns how many recipients were moved forward.
+   */
+  scheduleNow(queue: string): number {
+    this.#assertOpen();
+    const q = this.#index.queue(queue);
+    if (!q) return 0;
+    const now = this.#clock.now();
+    let n = 0;
+    for (const r of this.#index.queuedIn(q)) {
+      if (this.#index.rDue[r]! > now) {
+        this.#index.enqueue(r, now);
+        n++;
+      }
+    }
+    this.#index.tidy(q);
+    return n;
+  }
+
   /** Puts in-flight recipients back in their queue, due now, without counting an attempt. */
   release(recipientIds: readonly string[]): void {
     this.#assertOpen();

@@ -113,3 +113,28 @@ describe('spool error codes', () => {
     for (const code of ['SPOOL_FULL', 'SPOOL_IO'] as const) assert.equal(Math.floor(SPOOL_ERROR_CODES[code].code / 100), 4);
   });
 });
+
+it('scheduleNow makes every queued recipient of a queue due now (retry now)', async () => {
+  const { Spool } = await import('../../src/spool/spool.js');
+  const os = await import('node:os');
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-schedule-'));
+  const clock = new FakeClock(1_000_000);
+  const spool = await Spool.open({ path: dir, clock, minFreeBytes: 0 });
+  try {
+    const w = spool.createMessage({ mailFrom: 'a@example.test', recipients: [{ address: 'x@later.example' }, { address: 'y@later.example' }] });
+    w.write(Buffer.from('Subject: t\r\n\r\nx\r\n'));
+    await w.commit();
+    const batch = await spool.takeBatch('later.example/{default}', 10);
+    await spool.recordOutcomes(batch[0]!.recipients.map((r) => ({ recipientId: r.id, kind: 'deferred' as const, nextAttemptAt: clock.now() + 3_600_000 })));
+    assert.deepEqual(spool.readyQueues(clock.now()), []);
+    assert.equal(spool.scheduleNow('later.example/{default}'), 2);
+    assert.deepEqual(spool.readyQueues(clock.now()), ['later.example/{default}']);
+    assert.equal((await spool.takeBatch('later.example/{default}', 10))[0]!.recipients.length, 2);
+    assert.equal(spool.scheduleNow('nosuch.example/{default}'), 0);
+  } finally {
+    await spool.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
