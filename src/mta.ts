@@ -22,7 +22,8 @@ import { isDkimConfigError } from './delivery/dkim-errors.js';
 import { MtaStsPolicies } from './delivery/mta-sts.js';
 import { MxResolver } from './delivery/resolver.js';
 import { VmtaSelector } from './policy/vmta.js';
-import { QueueManager } from './queue/manager.js';
+import { QueueManager, type OutcomeDecision } from './queue/manager.js';
+import { DsnSender, type FailureReport } from './bounce/dsn-sender.js';
 import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_RATE } from './server/auth-limiter.js';
 import { DEFAULT_TIMEOUTS, type ServerContext, type SessionTimeouts, type UserCheck } from './server/context.js';
 import { UserDirectory } from './server/credentials.js';
@@ -212,7 +213,23 @@ export class Mta {
       log: this.#ctx.log,
       hostname: () => this.#ctx.hostname,
     });
-    const queues = new QueueManager({ spool: this.spool, resolver: () => this.#ctx.resolver, deliverer, clock, log: this.#ctx.log, ...(this.opts.queueTickMs ? { tickMs: this.opts.queueTickMs } : {}) });
+    const dsn = new DsnSender({ spool: this.spool, resolver: () => this.#ctx.resolver, hostname: () => this.#ctx.hostname, clock, log: this.#ctx.log });
+    const beforeRecord = async (decisions: readonly OutcomeDecision[]): Promise<void> => {
+      const failures: FailureReport[] = [];
+      for (const d of decisions) {
+        if (d.final !== 'delivered' && d.outcome) failures.push({ message: d.message, recipient: d.recipient, outcome: d.outcome, final: d.final });
+      }
+      if (failures.length > 0) await dsn.report(failures);
+    };
+    const queues = new QueueManager({
+      spool: this.spool,
+      resolver: () => this.#ctx.resolver,
+      deliverer,
+      clock,
+      log: this.#ctx.log,
+      beforeRecord,
+      ...(this.opts.queueTickMs ? { tickMs: this.opts.queueTickMs } : {}),
+    });
     this.#queues = queues;
     this.#unobserve = this.spool.observe((e) => {
       if (e.type === 'enqueued' || e.type === 'queue-resumed') queues.kick();

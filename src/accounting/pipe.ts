@@ -4,7 +4,8 @@
  * `<acct-file |command args>`: records streamed, as CSV with the header
  * first, to the stdin of one long-lived `/bin/sh -c command`.
  *
- * Exports: `PipeTuning`, `DEFAULT_PIPE_TUNING`, `PipeSink`.
+ * Exports: `PipeTuning`, `DEFAULT_PIPE_TUNING`, `PipeSink` (a `Sink`, plus
+ * `state`, `starts`, `restart()`, `fallbackPath`).
  *
  * Lifecycle: started at open. When the program exits (or cannot start) it
  * is started again after `retry-interval`; each new process receives the
@@ -18,10 +19,14 @@
  *   (a `DurableFile` beside the spool, CSV with header, fdatasync'ed) when
  *   more than `maxBuffered` lines wait or the first has waited `holdMs`,
  *   and their `write()` resolves then. Nothing is dropped;
+ * - when the program ends unexpectedly, the lines written to it in the last
+ *   `resendWindowMs` (it may not have read them: a script that fails at
+ *   start reads nothing) are written again, to the fallback file;
  * - the next process gets the fallback file replayed, after which the file is
  *   deleted. A crash or a program death during the replay can replay it
- *   again: duplicates are possible, loss is not (beyond what a dying program
- *   had read and not processed, which no pipe can know).
+ *   again: duplicates are possible. Loss is possible only for lines a
+ *   program accepted earlier than `resendWindowMs` before it died without
+ *   processing them, which no pipe can tell.
  *
  * Invariants: at most one child per sink; lines reach the program in the
  * order `write()` was called, except that the fallback file (older lines)
@@ -45,9 +50,16 @@ export interface PipeTuning {
   readonly retryIntervalMs?: number;
   /** How long `close()` waits for the program to exit after its stdin is closed (ms). */
   readonly exitWaitMs: number;
+  /** Lines written this long (ms, real time) or less before the program ended are written again, to the fallback file. */
+  readonly resendWindowMs: number;
 }
 
-export const DEFAULT_PIPE_TUNING: PipeTuning = { holdMs: 5_000, maxBuffered: 10_000, exitWaitMs: 10_000 };
+export const DEFAULT_PIPE_TUNING: PipeTuning = { holdMs: 5_000, maxBuffered: 10_000, exitWaitMs: 10_000, resendWindowMs: 2_000 };
+
+interface Sent {
+  readonly at: number;
+  readonly chunk: string;
+}
 
 interface Waiting {
   readonly chunk: string;
@@ -75,6 +87,8 @@ export class PipeSink implements Sink {
   /** Fallback-file work (spill, replay) runs one at a time. */
   #fbChain: Promise<unknown> = Promise.resolve();
   #starting: Promise<void> = Promise.resolve();
+  /** Lines written to the current program within the resend window. */
+  #recent: Sent[] = [];
   /** Restarts so far (for tests and the monitor). */
   starts = 0;
 
@@ -90,6 +104,18 @@ export class PipeSink implements Sink {
 
   get fallbackPath(): string {
     return this.#fallbackPath;
+  }
+
+  /** `down` (waiting for retry-interval), `starting`, `running` or `closed`. */
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Starts the program now if it is down, without waiting for retry-interval (management, tests). */
+  restart(): void {
+    if (this.#state !== 'down') return;
+    clearTimeout(this.#restartTimer);
+    this.#start();
   }
 
   write(lines: readonly string[]): Promise<void> {
@@ -145,6 +171,8 @@ export class PipeSink implements Sink {
       return;
     }
     this.#child = child;
+    const recent: Sent[] = [];
+    this.#recent = recent;
     child.stdin!.on('error', () => undefined); // EPIPE surfaces through the write callbacks and 'exit'.
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => log.warn('accounting: pipe program stderr', { command: this.#command, text: d.trimEnd() }));
@@ -154,6 +182,11 @@ export class PipeSink implements Sink {
       ended = true;
       if (this.#child === child) this.#child = undefined;
       if (this.#state === 'closed') return;
+      // What the program may not have read goes to the fallback file (a duplicate is possible, a loss is not).
+      const now = performance.now();
+      const again = recent.filter((s) => now - s.at <= this.#tuning.resendWindowMs);
+      recent.length = 0;
+      if (again.length > 0) void this.#fallbackAppend(again.map((s) => ({ chunk: s.chunk, lines: 0, resolve: () => undefined, reject: () => undefined })));
       log.warn('accounting: pipe program ended; restarting after retry-interval', {
         command: this.#command,
         code,
@@ -215,11 +248,24 @@ export class PipeSink implements Sink {
       this.#wait(w);
       return;
     }
-    this.#rawWrite(child, w.chunk).then(w.resolve, () => {
+    const recent = this.#recent;
+    this.#rawWrite(child, w.chunk).then(() => {
+      this.#remember(recent, w.chunk);
+      w.resolve();
+    }, () => {
       // Not known to have reached the program: keep it for the next one (a duplicate is possible).
       if (this.#state === 'closed') void this.#spillOne(w);
       else this.#wait(w);
     });
+  }
+
+  #remember(recent: Sent[], chunk: string): void {
+    if (this.#tuning.resendWindowMs <= 0) return;
+    const now = performance.now();
+    recent.push({ at: now, chunk });
+    let drop = 0;
+    while (drop < recent.length && now - recent[drop]!.at > this.#tuning.resendWindowMs) drop++;
+    if (drop > 0) recent.splice(0, drop);
   }
 
   // ---- waiting lines and the fallback file ------------------------------------
@@ -291,7 +337,10 @@ export class PipeSink implements Sink {
       }
       const header = this.layout.header;
       const body = header !== undefined && text.startsWith(header) ? text.slice(header.length) : text;
-      if (body.length > 0) await this.#rawWrite(child, body);
+      if (body.length > 0) {
+        await this.#rawWrite(child, body);
+        this.#remember(this.#recent, body);
+      }
       await fsp.unlink(this.#fallbackPath);
       if (body.length > 0) this.#deps.log.info('accounting: fallback file replayed to the pipe program', { command: this.#command, bytes: body.length });
     });

@@ -24,7 +24,7 @@
 import type { ConfigResolver } from '../config/resolve.js';
 import type { RecipientOutcome } from '../delivery/types.js';
 import type { Spool } from '../spool/spool.js';
-import type { LeasedMessage, Outcome } from '../spool/types.js';
+import type { LeasedMessage, Outcome, RecipientInfo } from '../spool/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -45,7 +45,24 @@ export interface Deliverer {
   open(queue: string, settings: QueueSettings): DeliverySession;
 }
 
+/** What the manager decided for one recipient, before it is recorded (for DSNs and accounting). */
+export interface OutcomeDecision {
+  readonly message: LeasedMessage;
+  readonly recipient: RecipientInfo;
+  /** What delivery reported; undefined when it reported nothing for this recipient. */
+  readonly outcome: RecipientOutcome | undefined;
+  readonly final: 'delivered' | 'bounced' | 'expired' | 'deferred';
+  readonly nextAttemptAt?: number;
+  readonly queue: string;
+}
+
 export interface QueueManagerOptions {
+  /**
+   * Called with every decision before the spool records it: DSNs and
+   * accounting records are written first, so a crash can repeat them but
+   * never lose one (the recipient is then delivered and reported again).
+   */
+  readonly beforeRecord?: (decisions: readonly OutcomeDecision[]) => Promise<void>;
   readonly spool: Spool;
   readonly resolver: () => ConfigResolver;
   readonly deliverer: Deliverer;
@@ -254,33 +271,43 @@ export class QueueManager {
     const now = this.o.clock.now();
     const byId = new Map(outcomes.map((o) => [o.recipientId, o]));
     const out: Outcome[] = [];
+    const decisions: OutcomeDecision[] = [];
     for (const m of batch) {
       for (const r of m.recipients) {
         const o = byId.get(r.id);
+        const decide = (final: OutcomeDecision['final'], reply: string, nextAttemptAt?: number): void => {
+          decisions.push({ message: m, recipient: r, outcome: o, final, queue, ...(nextAttemptAt !== undefined ? { nextAttemptAt } : {}) });
+          out.push(final === 'deferred' ? { recipientId: r.id, kind: 'deferred', reply, nextAttemptAt: nextAttemptAt! } : { recipientId: r.id, kind: final, reply });
+        };
         if (!o) {
           // Delivery said nothing about it: treat as a transient failure, never as delivered.
-          out.push({ recipientId: r.id, kind: 'deferred', reply: '451 4.3.0 no outcome reported', nextAttemptAt: nextAttemptAt(now, m.envelope.arrivedAt, r.attempts + 1, 'transient', s) });
+          decide('deferred', '451 4.3.0 no outcome reported', nextAttemptAt(now, m.envelope.arrivedAt, r.attempts + 1, 'transient', s));
           continue;
         }
         const reply = `${o.reply.code}${o.reply.enhanced ? ' ' + o.reply.enhanced : ''} ${o.reply.text}`;
         switch (o.kind) {
           case 'delivered':
-            out.push({ recipientId: r.id, kind: 'delivered', reply });
-            break;
           case 'bounced':
-            out.push({ recipientId: r.id, kind: 'bounced', reply });
+            decide(o.kind, reply);
             break;
           case 'deferred': {
             rt.lastError = reply;
             if (isExpired(now, m.envelope.arrivedAt, s.bounceAfter)) {
-              out.push({ recipientId: r.id, kind: 'expired', reply });
+              decide('expired', reply);
               break;
             }
             const kind = o.reply.phase === 'dns' ? 'dns' : o.reply.phase === 'rcpt' && o.scope === 'recipient' ? 'rcpt' : 'transient';
-            out.push({ recipientId: r.id, kind: 'deferred', reply, nextAttemptAt: nextAttemptAt(now, m.envelope.arrivedAt, r.attempts + 1, kind, s, rt.mode === 'backoff') });
+            decide('deferred', reply, nextAttemptAt(now, m.envelope.arrivedAt, r.attempts + 1, kind, s, rt.mode === 'backoff'));
             break;
           }
         }
+      }
+    }
+    if (this.o.beforeRecord) {
+      try {
+        await this.o.beforeRecord(decisions);
+      } catch (e) {
+        this.o.log.error('recording DSNs or accounting failed; outcomes recorded anyway', { queue, error: String((e as Error)?.message ?? e) });
       }
     }
     await this.o.spool.recordOutcomes(out);

@@ -30,7 +30,7 @@ describe('<acct-file |command>', () => {
     const tmp = tempDir();
     try {
       const out = path.join(tmp.dir, 'out.csv');
-      const acct = await Accounting.fromConfig(config(`<acct-file |tee -a ${out}>\nrecords d,b\nrecord-fields b timeQueued,bounceCat,vmta,orig,rcpt,dsnStatus,dsnDiag\n</acct-file>\n`), {
+      const acct = await Accounting.fromConfig(config(`<acct-file |tee -a ${out}>\nrecords b,d\nrecord-fields b timeQueued,bounceCat,vmta,orig,rcpt,dsnStatus,dsnDiag\n</acct-file>\n`), {
         fallbackDir: tmp.dir,
         tickMs: 0,
       });
@@ -46,7 +46,7 @@ describe('<acct-file |command>', () => {
       assert.equal(raw[1]![5], 'a@example.net');
       assert.equal(raw[1]![2], 'bad-mailbox');
       assert.deepEqual(records.map((r) => `${r.type}:${r.rcpt}`), ['b:a@example.net', 'd:skipped-by-columns@example.net', 'b:b@example.net']);
-      assert.equal(existsSync(path.join(tmp.dir, (acct.sinks[0] as PipeSink).fallbackPath)), false);
+      assert.equal(existsSync(sink.fallbackPath), false, 'no fallback file while the program runs');
     } finally {
       tmp.cleanup();
     }
@@ -62,7 +62,7 @@ describe('<acct-file |command>', () => {
       const acct = await Accounting.fromConfig(config(`<acct-file |/bin/sh ${script} ${out}>\nrecords d\nrecord-fields d rcpt\n</acct-file>\n`), {
         fallbackDir: tmp.dir,
         tickMs: 0,
-        pipe: { retryIntervalMs: 30 },
+        pipe: { retryIntervalMs: 30, resendWindowMs: 0 },
       });
       const sink = acct.sinks[0] as PipeSink;
       try {
@@ -89,18 +89,20 @@ describe('<acct-file |command>', () => {
       const acct = await Accounting.fromConfig(config(`<acct-file |/bin/sh ${script} ${out}>\nrecords d\nrecord-fields d rcpt\n</acct-file>\n`), {
         fallbackDir: tmp.dir,
         tickMs: 0,
-        pipe: { retryIntervalMs: 40, maxBuffered: 2, holdMs: 50 },
+        pipe: { retryIntervalMs: 600_000, maxBuffered: 2, holdMs: 50 },
       });
       const sink = acct.sinks[0] as PipeSink;
       try {
-        await until(() => sink.starts >= 2, 'the program failed at least once');
+        await until(() => sink.state === 'down', 'the program failed to start');
         // Three lines at once: more than maxBuffered, straight to the fallback file.
         await acct.record([event('d', '1@example.net'), event('d', '2@example.net'), event('d', '3@example.net')]);
+        assert.deepEqual(readCsv(sink.fallbackPath).records.map((r) => r.rcpt), ['1@example.net', '2@example.net', '3@example.net']);
         // One line: waits holdMs, then goes to the fallback file too.
         await acct.record([event('d', '4@example.net')]);
         assert.deepEqual(readCsv(sink.fallbackPath).records.map((r) => r.rcpt), ['1@example.net', '2@example.net', '3@example.net', '4@example.net']);
         assert.equal(existsSync(out), false);
         writeFileSync(`${out}.go`, '');
+        sink.restart();
         await until(() => !existsSync(sink.fallbackPath), 'fallback file replayed and removed');
         await acct.record([event('d', '5@example.net')]);
       } finally {
@@ -109,6 +111,32 @@ describe('<acct-file |command>', () => {
       const { header, records } = readCsv(out);
       assert.deepEqual(header, ['type', 'rcpt']);
       assert.deepEqual(records.map((r) => r.rcpt), ['1@example.net', '2@example.net', '3@example.net', '4@example.net', '5@example.net']);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('writes again what a program that died may not have read (a failing script loses nothing)', async () => {
+    const tmp = tempDir();
+    try {
+      const script = path.join(tmp.dir, 'broken.sh');
+      // Starts, reads nothing, fails (think: a PHP path error).
+      writeFileSync(script, '#!/bin/sh\nsleep 0.3\nexit 255\n');
+      const acct = await Accounting.fromConfig(config(`<acct-file |/bin/sh ${script}>\nrecords d\nrecord-fields d rcpt\n</acct-file>\n`), {
+        fallbackDir: tmp.dir,
+        tickMs: 0,
+        pipe: { retryIntervalMs: 600_000 },
+      });
+      const sink = acct.sinks[0] as PipeSink;
+      try {
+        await until(() => sink.state === 'running', 'the program started');
+        await acct.record([event('d', '1@example.net'), event('d', '2@example.net')]);
+        await until(() => sink.state === 'down', 'the program died');
+        await until(() => existsSync(sink.fallbackPath) && readCsv(sink.fallbackPath).records.length === 2, 'lines in the fallback file');
+        assert.deepEqual(readCsv(sink.fallbackPath).records.map((r) => r.rcpt), ['1@example.net', '2@example.net']);
+      } finally {
+        await acct.close();
+      }
     } finally {
       tmp.cleanup();
     }
