@@ -254,11 +254,11 @@ test('cross references: pool members, smtp-user sources, pattern lists', () => {
 });
 
 test('recognised-but-unsupported directives warn once per name, naming it', () => {
-  const res = loadConfigText(['<domain a.example>', '  dkim-sign yes', '</domain>', '<domain *>', '  dkim-sign no', '</domain>'].join('\n'), F);
+  const res = loadConfigText(['<domain a.example>', '  track-recipient-events yes', '</domain>', '<domain *>', '  track-recipient-events no', '</domain>'].join('\n'), F);
   assert.deepEqual(errors(res.diagnostics), []);
-  const w = res.diagnostics.filter((d) => d.severity === 'warning' && d.text === 'dkim-sign');
+  const w = res.diagnostics.filter((d) => d.severity === 'warning' && d.text === 'track-recipient-events');
   assert.equal(w.length, 1);
-  assert.match(w[0]!.message, /'dkim-sign' is recognised but not yet acted on by Petrel \(2 places\)/);
+  assert.match(w[0]!.message, /'track-recipient-events' is recognised but not yet acted on by Petrel \(2 places\)/);
 });
 
 test('bounce-category-patterns: ordered rules, split lines joined', () => {
