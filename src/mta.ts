@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { hasErrors, loadConfig } from './config/loader.js';
 import { lastSetting, values, type PetrelConfig } from './config/model.js';
 import { ConfigResolver } from './config/resolve.js';
-import type { Diagnostic, Listener, RateValue } from './config/types.js';
+import type { CategoryRule, Diagnostic, Listener, RateValue } from './config/types.js';
 import { RoutingDeliverer } from './delivery/deliverer.js';
 import { DkimSigner } from './delivery/dkim.js';
 import { isDkimConfigError } from './delivery/dkim-errors.js';
@@ -24,6 +24,12 @@ import { MxResolver } from './delivery/resolver.js';
 import { VmtaSelector } from './policy/vmta.js';
 import { QueueManager, type OutcomeDecision } from './queue/manager.js';
 import { DsnSender, type FailureReport } from './bounce/dsn-sender.js';
+import { classify } from './bounce/classify.js';
+import { ProcessorSet } from './bounce/processors.js';
+import { Accounting } from './accounting/accounting.js';
+import { isAccountingError } from './accounting/errors.js';
+import type { AcctEvent } from './accounting/records.js';
+import { SuppressionList } from './policy/suppression.js';
 import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_RATE } from './server/auth-limiter.js';
 import { DEFAULT_TIMEOUTS, type ServerContext, type SessionTimeouts, type UserCheck } from './server/context.js';
 import { UserDirectory } from './server/credentials.js';
@@ -115,6 +121,8 @@ export class Mta {
   #queues: QueueManager | undefined;
   #mx: MxResolver | undefined;
   #unobserve: (() => void) | undefined;
+  #accounting: Accounting | undefined;
+  #suppression: SuppressionList | undefined;
 
   private constructor(
     private readonly opts: MtaOptions,
@@ -139,15 +147,21 @@ export class Mta {
     try {
       const limiters = new Map<string, AuthFailureLimiter>();
       const ctx = buildContext(config, spool, opts, log, clock, limiters);
-      const server = new SmtpServer(ctx);
-      const mta = new Mta(opts, config, spool, server, ctx, limiters, res.diagnostics.filter((d) => d.severity === 'warning'));
+      const suppression = await SuppressionList.open(spool.path, clock);
+      const accounting = await Accounting.fromConfig(config, { fallbackDir: spool.path, clock, log });
+      const server = new SmtpServer({ ...ctx, suppression });
+      const mta = new Mta(opts, config, spool, server, { ...ctx, suppression }, limiters, res.diagnostics.filter((d) => d.severity === 'warning'));
+      mta.#suppression = suppression;
+      mta.#accounting = accounting;
       mta.#dkim = DkimSigner.fromConfig(config, ctx.resolver);
+      mta.#observeReceipts();
       await server.listen();
       if (!opts.noDelivery) mta.#startDelivery();
       return mta;
     } catch (e) {
       await spool.close().catch(() => undefined);
       if (isDkimConfigError(e)) throw new ConfigRefused([...res.diagnostics, dkimDiagnostic(e, opts.configFile)]);
+      if (isAccountingError(e)) throw new ConfigRefused([...res.diagnostics, { severity: 'error', pos: { file: opts.configFile, line: 0, column: 0 }, message: `accounting: ${(e as Error).message}` }]);
       throw e;
     }
   }
@@ -183,13 +197,34 @@ export class Mta {
       return { ok: false, diagnostics: [...res.diagnostics, dkimDiagnostic(e, this.opts.configFile)] };
     }
     this.#config = res.config;
-    this.#ctx = ctx;
+    this.#ctx = this.#suppression ? { ...ctx, suppression: this.#suppression } : ctx;
     this.#dkim = dkim;
     this.#mx?.clearCache();
-    this.server.setContext(ctx);
+    this.server.setContext(this.#ctx);
     await this.server.reconcile(listenerInfos(values<Listener>(res.config.global, 'smtp-listener')));
     ctx.log.info('configuration reloaded', { file: this.opts.configFile, warnings: diagnostics.length });
     return { ok: true, diagnostics };
+  }
+
+  get suppression(): SuppressionList | undefined {
+    return this.#suppression;
+  }
+
+  get accounting(): Accounting | undefined {
+    return this.#accounting;
+  }
+
+  /** `r` records: one per recipient of each accepted message (after the spool commit). */
+  #observeReceipts(): void {
+    const acct = this.#accounting;
+    if (!acct || !acct.wants('r')) return;
+    this.spool.observe((e) => {
+      if (e.type !== 'enqueued') return;
+      const envelope = { ...e.envelope, id: e.messageId, size: e.size };
+      void acct
+        .record(e.envelope.recipients.map((r) => ({ type: 'r' as const, time: e.at, envelope, recipient: { address: r.address, ...(r.orcpt ? { orcpt: r.orcpt } : {}) } })))
+        .catch((err: unknown) => this.#ctx.log.error('accounting: r record not written', { id: e.messageId, error: String((err as Error)?.message ?? err) }));
+    });
   }
 
   /** The queue manager (undefined when delivery is off). */
@@ -203,7 +238,24 @@ export class Mta {
     const mx = new MxResolver({ servers, clock });
     this.#mx = mx;
     const mtaSts = new MtaStsPolicies({ resolver: mx, clock, ...(this.opts.mtaSts ? { https: this.opts.mtaSts } : {}) });
+    const record = async (events: readonly AcctEvent[]): Promise<void> => {
+      // Suppression first: once the record is visible, the address is already refused.
+      const sup = this.#suppression;
+      if (sup) {
+        const hard = new Set((this.#ctx.resolver.global<string[]>('suppress-upon-bounce-categories').value ?? []).map((c) => c.toLowerCase()));
+        const complaints = this.#ctx.resolver.global<boolean>('suppress-upon-complaint').value !== false;
+        for (const e of events) {
+          const address = e.recipient?.address;
+          if (!address) continue;
+          if (e.type === 'f' && complaints) await sup.add(address, `complaint (${e.extra?.['feedbackType'] ?? 'abuse'})`, 'complaint');
+          if (e.type === 'rb' && e.outcome?.category && hard.has(e.outcome.category)) await sup.add(address, `${e.outcome.category} (out-of-band bounce)`, 'bounce');
+        }
+      }
+      await this.#accounting?.record(events);
+    };
     const deliverer = new RoutingDeliverer({
+      processors: () => new ProcessorSet(this.#config),
+      record,
       spool: this.spool,
       resolver: () => this.#ctx.resolver,
       mx,
@@ -220,6 +272,7 @@ export class Mta {
         if (d.final !== 'delivered' && d.outcome) failures.push({ message: d.message, recipient: d.recipient, outcome: d.outcome, final: d.final });
       }
       if (failures.length > 0) await dsn.report(failures);
+      await this.#account(decisions);
     };
     const queues = new QueueManager({
       spool: this.spool,
@@ -237,6 +290,47 @@ export class Mta {
     queues.start();
   }
 
+  /** d, b and t records for delivery decisions (before the spool records them), and suppression of hard bounces. */
+  async #account(decisions: readonly OutcomeDecision[]): Promise<void> {
+    const acct = this.#accounting;
+    const hard = new Set((this.#ctx.resolver.global<string[]>('suppress-upon-bounce-categories').value ?? []).map((c) => c.toLowerCase()));
+    const events: AcctEvent[] = [];
+    const rules = this.#categoryRules();
+    for (const d of decisions) {
+      const o = d.outcome;
+      const type = d.final === 'delivered' ? 'd' : d.final === 'deferred' ? 't' : 'b';
+      const status = d.final === 'expired' ? '5.4.7' : (o?.reply.enhanced ?? (o ? `${String(o.reply.code)[0]}.0.0` : '4.0.0'));
+      const diagnostic = o ? `smtp;${o.reply.code} ${o.reply.enhanced ? o.reply.enhanced + ' ' : ''}${o.reply.text}` : 'smtp;451 4.3.0 no outcome reported';
+      const category = d.final === 'delivered' ? undefined : d.final === 'expired' ? 'message-expired' : classify({ status, diagnostic }, rules).category;
+      if (d.final === 'bounced' && category && hard.has(category) && this.#suppression) {
+        await this.#suppression.add(d.recipient.address, `${category}: ${diagnostic.slice(5, 120)}`, 'bounce');
+      }
+      if (!acct?.wants(type)) continue;
+      events.push({
+        type,
+        time: this.#ctx.clock.now(),
+        envelope: { ...d.message.envelope, id: d.message.messageId, size: d.message.size },
+        recipient: { address: d.recipient.address, ...(d.recipient.orcpt ? { orcpt: d.recipient.orcpt } : {}) },
+        outcome: {
+          action: d.final === 'delivered' ? 'relayed' : d.final === 'deferred' ? 'delayed' : 'failed',
+          status,
+          diagnostic,
+          ...(o?.reply.mta ? { mta: o.reply.mta } : {}),
+          ...(category ? { category } : {}),
+        },
+        ...(o?.delivery ? { delivery: o.delivery } : {}),
+        queue: d.queue,
+      });
+    }
+    if (acct && events.length > 0) await acct.record(events);
+  }
+
+  #categoryRules(): CategoryRule[] | undefined {
+    const block = this.#config.bounceCategoryPatterns;
+    const rules = block?.settings.get('')?.map((s) => s.value as CategoryRule);
+    return rules && rules.length > 0 ? rules : undefined;
+  }
+
   get listeners(): readonly BoundListener[] {
     return this.server.listeners;
   }
@@ -246,6 +340,7 @@ export class Mta {
     await this.server.stop(graceMs);
     this.#unobserve?.();
     await this.#queues?.stop();
+    await this.#accounting?.close();
     await this.spool.close();
   }
 }

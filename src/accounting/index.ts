@@ -16,3 +16,8 @@ export type { AcctFileSettings, AcctOutput } from './settings.js';
 export { formatDsnStatus, DSN_DETAIL_TEXT } from './dsn-status.js';
 export { csvField, csvRow } from './csv-file.js';
 export { isoTime, pmtaTime } from './times.js';
+export { PipeSink, DEFAULT_PIPE_TUNING } from './pipe.js';
+export type { PipeTuning } from './pipe.js';
+export { WebhookSink, DEFAULT_WEBHOOK_TUNING } from './webhook.js';
+export type { WebhookTuning } from './webhook.js';
+export type { Sink, Layout } from './sink.js';

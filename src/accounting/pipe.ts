@@ -135,16 +135,11 @@ export class PipeSink implements Sink {
 
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
-    const wasStarting = this.#state === 'starting';
-    if (wasStarting) await this.#starting;
+    if (this.#state === 'starting') await this.#starting;
     this.#state = 'closed';
     clearTimeout(this.#restartTimer);
     clearTimeout(this.#holdTimer);
-    // Lines that never reached a program go to the fallback file.
-    if (this.#waiting.length > 0) await this.#spill();
-    await this.#fbChain;
-    await this.#fallback?.close();
-    this.#fallback = undefined;
+    // EOF to the program; writes still in flight finish (or fail and go to the fallback file).
     const child = this.#child;
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -153,6 +148,11 @@ export class PipeSink implements Sink {
       await exited;
       clearTimeout(timer);
     }
+    // Lines that never reached a program go to the fallback file.
+    if (this.#waiting.length > 0) await this.#spill();
+    await this.#fbChain;
+    await this.#fallback?.close();
+    this.#fallback = undefined;
   }
 
   // ---- the child -------------------------------------------------------------
@@ -314,6 +314,11 @@ export class PipeSink implements Sink {
           this.#deps.log.warn('accounting: pipe program unavailable; records go to the fallback file', { command: this.#command, path: this.#fallbackPath });
         }
         await this.#fallback.append(batch.map((w) => w.chunk).join(''));
+        if (this.#state === 'closed') {
+          // A write that failed after close(): do not keep the file open.
+          await this.#fallback.close();
+          this.#fallback = undefined;
+        }
         for (const w of batch) w.resolve();
       } catch (e) {
         const err = new AccountingError('ACCT_IO', `pipe fallback ${this.#fallbackPath}: ${(e as Error).message}`, { cause: e });

@@ -24,6 +24,7 @@ import { effectiveSettings, fromText, resolvedToJson, summarize } from '../confi
 import { diagnosticToJson, formatDiagnostic } from './diagnostics.js';
 import { runStart } from './start.js';
 import { registerManagementCommands } from './commands/register.js';
+import { registerProbeCommand } from './commands/probe.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/petrel/config';
 
@@ -147,6 +148,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     });
 
   registerManagementCommands(program, DEFAULT_CONFIG_PATH, out, errOut);
+  registerProbeCommand(program, out, errOut);
   return program;
 }
 

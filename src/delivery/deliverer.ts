@@ -17,11 +17,16 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { DkimSigner } from './dkim.js';
 import { LocalSession } from './local.js';
+import { ProcessorSession, type AcctRecorder, type ProcessorSet } from '../bounce/processors.js';
 import type { MtaStsPolicies } from './mta-sts.js';
 import type { MxResolver } from './resolver.js';
 import { SmtpDeliverySession } from './smtp-session.js';
 
 export interface RoutingDelivererDeps {
+  /** The bounce and feedback-loop processors of the current configuration. */
+  readonly processors?: () => ProcessorSet;
+  /** Writes accounting records (rb, f) for the processors. */
+  readonly record?: AcctRecorder;
   readonly spool: Spool;
   readonly resolver: () => ConfigResolver;
   readonly mx: MxResolver;
@@ -38,6 +43,15 @@ export class RoutingDeliverer implements Deliverer {
   constructor(private readonly d: RoutingDelivererDeps) {}
 
   open(queue: string, settings: QueueSettings): DeliverySession {
+    const inner = this.#open(queue, settings);
+    const processors = this.d.processors?.();
+    if (processors && !processors.empty && processors.mayClaim(settings.domain)) {
+      return new ProcessorSession(processors, inner, this.d.spool, this.d.record ?? (async () => undefined), this.d.clock, this.d.log);
+    }
+    return inner;
+  }
+
+  #open(queue: string, settings: QueueSettings): DeliverySession {
     if (settings.type !== 'smtp') return new LocalSession(this.d.spool, settings);
     const dkim = this.d.dkim();
     return new SmtpDeliverySession(

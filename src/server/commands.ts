@@ -161,6 +161,13 @@ const COMMANDS: Table = {
       return;
     }
     const address = mailbox ? mailbox.text : `postmaster@${s.ctx.hostname}`;
+    if (mailbox && s.ctx.suppression && s.policy.bool('use-suppression-list', false)) {
+      const hit = s.ctx.suppression.get(address);
+      if (hit) {
+        s.replyCtx('POLICY_REJECT', `<${address}>: recipient is on the suppression list (${hit.reason.slice(0, 100)})`);
+        return;
+      }
+    }
     tx.recipients.push({ mailbox, address, params: cmd.params });
     s.replyCtx('RCPT_OK', 'Recipient OK');
   },

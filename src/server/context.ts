@@ -83,6 +83,8 @@ export interface ServerContext {
   readonly users?: UserCheck;
   /** The AUTH failure limiter for a `smtp-max-auth-failure-rate` (one per distinct rate, shared by the sources that use it). */
   readonly authLimiterFor?: (rate: import('../config/types.js').RateValue | undefined) => AuthLimiter;
+  /** The suppression list, checked at RCPT where `use-suppression-list yes`. */
+  readonly suppression?: { get(address: string): { readonly reason: string } | undefined };
   /** Set while the server stops: new commands get 421 once their transaction is done. */
   shuttingDown: boolean;
 }

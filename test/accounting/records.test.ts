@@ -151,3 +151,13 @@ describe('field values and CSV', () => {
     assert.equal(fieldValue(none, 'dsnStatus', { formatTime: isoTime }, headerReader(none)), '2.0.0 (success)');
   });
 });
+
+describe('docs/accounting.md', () => {
+  it('documents every field, record type and error code', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { FIELDS, RECORD_TYPES, ACCT_ERROR_CODES } = await import('../../src/accounting/index.js');
+    const doc = readFileSync(new URL('../../docs/accounting.md', import.meta.url), 'utf8');
+    const missing = [...Object.keys(FIELDS), ...RECORD_TYPES, ...Object.keys(ACCT_ERROR_CODES)].filter((name) => !doc.includes(`| \`${name}\` |`));
+    assert.deepEqual(missing, []);
+  });
+});

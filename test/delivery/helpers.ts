@@ -24,10 +24,13 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 /** Every recipient event of one Petrel, in order, with waits on them. */
 export class Outcomes {
   readonly events: RcptEvent[] = [];
+  /** Arrival time of each message enqueued since the observer started. */
+  readonly arrivedAt = new Map<string, number>();
   #waiters = new Set<() => void>();
 
   constructor(petrel: RunningPetrel) {
     petrel.mta.spool.observe((e) => {
+      if (e.type === 'enqueued') this.arrivedAt.set(e.messageId, e.envelope.arrivedAt);
       if (!('recipientId' in e)) return;
       this.events.push(e);
       for (const w of [...this.#waiters]) w();
@@ -92,8 +95,8 @@ export interface Submitted {
 }
 
 /** Submits one message over SMTP to Petrel on 127.0.0.1:`port`; every RCPT must be accepted. */
-export async function submit(port: number, from: string, rcpts: readonly string[], opts: { headers?: string; body?: string; subject?: string } = {}): Promise<Submitted> {
-  const c = await SmtpTestClient.connect(port);
+export async function submit(port: number, from: string, rcpts: readonly string[], opts: { headers?: string; body?: string; subject?: string; localAddress?: string } = {}): Promise<Submitted> {
+  const c = await SmtpTestClient.connect(port, '127.0.0.1', opts.localAddress ? { localAddress: opts.localAddress } : {});
   try {
     assert.equal((await c.read())?.code, 220);
     assert.equal((await c.cmd('EHLO submitter.test')).code, 250);

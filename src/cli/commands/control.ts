@@ -72,17 +72,18 @@ async function trace(api: ApiClient, id: string, timeoutMs: number, pollMs: numb
   const seen: EventJson[] = [];
   let since = 0;
   for (;;) {
-    const ev = await api.get<EventsResponse>('events', { since, message: id, limit: 1000 });
-    since = ev.last;
-    for (const e of ev.events) {
-      seen.push(e);
-      if (!io.json) io.out(eventLine(e) + '\n');
-    }
+    // The message's state first, then its events: a final event is in the ring before the message leaves the spool.
     let msg: MessageJson | undefined;
     try {
       msg = await api.get<MessageJson>(`messages/${encodeURIComponent(id)}`);
     } catch (e) {
       if (!(e instanceof ApiClientError && e.code === 'NOT_FOUND')) throw e;
+    }
+    const ev = await api.get<EventsResponse>('events', { since, message: id, limit: 1000 });
+    since = ev.last;
+    for (const e of ev.events) {
+      seen.push(e);
+      if (!io.json) io.out(eventLine(e) + '\n');
     }
     const finished = msg === undefined ? seen.length > 0 : msg.recipients.every((r) => FINAL.has(r.state));
     if (finished || msg === undefined || Date.now() >= deadline) {

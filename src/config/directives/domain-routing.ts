@@ -257,7 +257,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     type: 'enum',
     enumValues: ['standard', 'plain-text'],
     area: 'dsn',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'DSN layout: multipart/report (RFC 3464) or a plain-text notice.',
   },
   {
@@ -265,7 +265,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'duration',
     area: 'dsn',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Interval between delay DSNs for senders that asked for them (`never` turns them off).',
   },
   {

@@ -96,7 +96,7 @@ export function renderPage(s: StreamSnapshot, nonce: string): string {
   const spec = { queues: QUEUE_COLUMNS, limited: LIMITED_COLUMNS, domains: DOMAIN_COLUMNS, vmtas: VMTA_COLUMNS, chart: CHART };
   const vmtas = s.vmtas.map((v) => ({ ...v, sourceIps: v.sourceHosts.map((h) => h.ip) }));
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <title>Petrel monitor — ${esc(st.hostname || 'petrel')}</title>
 <style nonce="${nonce}">${STYLE}</style></head>
 <body data-level="${admin ? 'admin' : 'monitor'}" data-seq="${s.seq}">
