@@ -88,6 +88,13 @@ export class SmtpDeliverySession implements DeliverySession {
 
   async deliver(messages: readonly LeasedMessage[]): Promise<RecipientOutcome[]> {
     const out: RecipientOutcome[] = [];
+    // A rollup queue (queue-to) holds mail for other domains: it can only be routed by its smtp-hosts.
+    const foreign = messages.some((m) => m.recipients.some((r) => !r.address.toLowerCase().endsWith(`@${this.s.domain}`)));
+    if (foreign && !this.s.routes) {
+      const reply = localReply(451, '4.3.5', `queue ${this.queue} holds mail for other domains (queue-to) but has no smtp-hosts to route it`, 'policy');
+      this.#dead = true;
+      return allOutcomes(messages, 'deferred', 'queue', reply);
+    }
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
       const client = await this.#connected();

@@ -11,7 +11,7 @@
  * Exports: `EventRing`, `ManagementEvent`, `EventFilter`.
  */
 import type { SpoolEvent, SpoolEventType } from '../spool/types.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 
 export interface ManagementEvent {
   readonly seq: number;
@@ -41,12 +41,11 @@ export class EventRing {
   readonly capacity: number;
   readonly #buf: (ManagementEvent | undefined)[];
   #next = 1;
-  readonly #clock: Clock;
 
+  /** `clock` is accepted for symmetry with TrafficHistory; events carry their own times. */
   constructor(opts: { capacity?: number; clock?: Clock } = {}) {
     this.capacity = Math.max(16, Math.floor(opts.capacity ?? 10_000));
     this.#buf = new Array<ManagementEvent | undefined>(this.capacity);
-    this.#clock = opts.clock ?? systemClock;
   }
 
   /** Sequence number of the latest event (0 when none yet). */
@@ -117,12 +116,6 @@ export class EventRing {
       if (e && e.seq === seq && matches(e, filter)) out.push(e);
     }
     return out;
-  }
-
-  /** Time of the newest event, or now when there is none (for tests and the stream). */
-  get lastAt(): number {
-    const e = this.#buf[(this.#next - 1) % this.capacity];
-    return e?.at ?? this.#clock.now();
   }
 }
 

@@ -10,18 +10,16 @@
  * resolver; secrets are replaced by `***`).
  *
  * Exports: `queueRows`, `domainRows`, `vmtaRows`, `statusOf`, `messageJson`,
- * `eventJson`, `settingsFor`, `redactSetting`, `isSecretDirective`,
+ * `settingsFor`, `redactSetting`, `isSecretDirective`,
  * `sortQueues`, `trafficWindow`, `snapshotOf`, `queueRow`, `TOP_N`.
  */
 import { effectiveSettings, resolvedToJson } from '../config/summary.js';
 import type { SourceHost } from '../config/types.js';
 import { DEFAULT_VMTA, type MessageInfo, type QueueStats } from '../spool/types.js';
 import type { AccessLevel, ManagementDeps } from './deps.js';
-import type { ManagementEvent } from './event-ring.js';
 import type { TrafficTotals } from './history.js';
 import type {
   DomainRow,
-  EventJson,
   MessageJson,
   QueueRow,
   SettingJson,
@@ -211,10 +209,6 @@ export function messageJson(m: MessageInfo): MessageJson {
       lastReply: r.lastReply ?? null,
     })),
   };
-}
-
-export function eventJson(e: ManagementEvent): EventJson {
-  return e;
 }
 
 /** Directives whose values are credentials: shown as `***`, never in clear. */

@@ -12,6 +12,8 @@
  *   - the envelope id from `X-EnvId` (process-x-envid; DSN ENVID wins);
  *   - `remove-header` names and, with remove-received-headers, old
  *     `Received:` fields removed;
+ *   - `queue-to`: recipients whose domain's mail goes to another queue carry
+ *     that queue's domain in the envelope;
  *   - `Message-ID:` / `Date:` added when missing (add-message-id-header,
  *     add-date-header yes|override);
  *   - a `Received:` field prepended (add-received-header; hide-message-source
@@ -29,6 +31,7 @@
  * Exports: `IntakeOptions`, `MessageIntake`.
  */
 import type { PetrelConfig } from '../config/model.js';
+import type { ConfigResolver } from '../config/resolve.js';
 import type { SessionPolicy } from '../policy/session-policy.js';
 import type { VmtaSelector } from '../policy/vmta.js';
 import { SpoolError } from '../spool/errors.js';
@@ -57,6 +60,8 @@ export interface IntakeOptions {
   readonly config: PetrelConfig;
   readonly policy: SessionPolicy;
   readonly vmtas: VmtaSelector;
+  /** For per-queue settings decided at intake (`queue-to`). */
+  readonly resolver: ConfigResolver;
   /** Envelope without VMTA/job/envelope ids: intake fills those from the headers. */
   readonly envelope: EnvelopeInput;
   readonly hostname: string;
@@ -178,8 +183,15 @@ export class MessageIntake {
     for (const name of policy.get<string[]>('remove-header') ?? []) drop(name.toLowerCase());
     if (policy.bool('remove-received-headers', false)) drop('received');
 
+    // queue-to: a domain's mail joins another queue (a rollup such as `hotmail.queue`), decided now and kept with the message.
+    const recipients = envelope.recipients.map((r) => {
+      const domain = r.address.slice(r.address.lastIndexOf('@') + 1).toLowerCase();
+      const to = this.o.resolver.domain<string>('queue-to', domain, choice.vmta).value;
+      return to && to.toLowerCase() !== domain ? { ...r, queue: to.toLowerCase() } : r;
+    });
     const writer = this.o.spool.createMessage({
       ...envelope,
+      recipients,
       ...(choice.vmta ? { vmta: choice.vmta } : {}),
       ...(jobId ? { jobId } : {}),
       ...(envelopeId ? { envelopeId } : {}),

@@ -43,6 +43,7 @@ function createIntake(s: Session, tx: Transaction): MessageIntake {
     config: s.ctx.config,
     policy: s.policy,
     vmtas: s.ctx.vmtas,
+    resolver: s.ctx.resolver,
     hostname: s.ctx.hostname,
     clock: s.ctx.clock,
     log: s.ctx.log,

@@ -129,7 +129,7 @@ function applyMessage(index: QueueIndex, ids: MessageIdGenerator, payload: Buffe
   ids.observe(meta.id);
   let m = index.slotOf(meta.id);
   if (m === undefined) {
-    const queues = env.recipients.map((r) => index.queueFor(domainOf(r.address), env.vmta).id);
+    const queues = env.recipients.map((r) => index.queueFor(r.queue ?? domainOf(r.address), env.vmta).id);
     const envid = env.envelopeId ?? env.mailParams?.envid;
     m = index.addMessage({
       id: meta.id,

@@ -197,7 +197,7 @@ export class Spool implements WriterHost {
     // Most mail is relayed within seconds of arrival: keep recent small bodies so delivery does not read them back.
     this.#metas.set(msg.id, { id: msg.id, env, size: msg.size, ...(msg.externalCrc !== undefined ? { ext: msg.externalCrc } : {}) });
     if (msg.externalCrc === undefined) this.#bodies.set(msg.idText, msg.body.length === 1 ? Buffer.from(msg.body[0]!) : Buffer.concat(msg.body as Uint8Array[]));
-    const queues = env.recipients.map((r) => this.#index.queueFor(domainOf(r.address), env.vmta));
+    const queues = env.recipients.map((r) => this.#index.queueFor(r.queue ?? domainOf(r.address), env.vmta));
     const envid = env.envelopeId ?? env.mailParams?.envid;
     const m = this.#index.addMessage({
       id: msg.id,

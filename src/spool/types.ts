@@ -49,6 +49,8 @@ export interface EnvelopeRecipient {
   readonly notify?: readonly NotifyFlag[];
   /** ORCPT= as given, `addr-type;xtext` (RFC 3461). */
   readonly orcpt?: string;
+  /** The queue domain when it is not the address's domain (`queue-to`): the queue is `queue/vmta`. */
+  readonly queue?: string;
 }
 
 /** What the SMTP layer (or the bounce module) hands to `createMessage`. */

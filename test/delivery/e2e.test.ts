@@ -182,3 +182,46 @@ test('max-rcpt-per-transaction splits one message into several transactions', as
   const txs = mx2.messages.filter((m) => m.recipients.some((r) => rcpts.includes(r.address)));
   assert.deepEqual(txs.map((m) => m.recipients.length).sort(), [1, 2]);
 });
+
+test('queue-to: two domains share one rollup queue, routed by its smtp-hosts', async () => {
+  const p = await startPetrel(
+    `
+resolver-servers ${dns.address}
+smtp-listener 127.0.0.1:{{PORT}}
+<source 127.0.0.1>
+    always-allow-relaying yes
+</source>
+<domain rollup-a.example.test>
+    queue-to shared.rollup
+</domain>
+<domain rollup-b.example.test>
+    queue-to shared.rollup
+</domain>
+<domain shared.rollup>
+    smtp-hosts [127.0.0.3]:${port}
+    use-starttls no
+</domain>
+`,
+    { noDelivery: false, queueTickMs: 100 },
+  );
+  try {
+    const c = await SmtpTestClient.connect(p.port);
+    await c.read();
+    await c.cmd('EHLO x');
+    await c.cmd('MAIL FROM:<s@petrel.test>');
+    await c.cmd('RCPT TO:<accept-ra@rollup-a.example.test>');
+    await c.cmd('RCPT TO:<accept-rb@rollup-b.example.test>');
+    await c.cmd('DATA');
+    c.write('Subject: rollup\r\n\r\nx\r\n.\r\n');
+    const id = /queued as (\S+)/.exec((await c.read())!.lines[0]!)![1]!;
+    c.close();
+    const info = await p.mta.spool.getMessage(id);
+    assert.deepEqual(info!.recipients.map((r) => r.queue), ['shared.rollup/{default}', 'shared.rollup/{default}']);
+    const end = Date.now() + 10_000;
+    while (!mx2.messages.some((m) => m.recipients.some((r) => r.address === 'accept-rb@rollup-b.example.test')) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    const got = mx2.messages.filter((m) => m.recipients.some((r) => r.address.startsWith('accept-r')));
+    assert.deepEqual(got.flatMap((m) => m.recipients.map((r) => r.address)).sort(), ['accept-ra@rollup-a.example.test', 'accept-rb@rollup-b.example.test'], 'one transaction for both domains');
+  } finally {
+    await p.stop();
+  }
+});

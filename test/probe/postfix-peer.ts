@@ -93,7 +93,9 @@ export async function startPostfixPeer(): Promise<PostfixPeer> {
       'smtpd_recipient_restrictions = permit_mynetworks, reject',
       'biff = no',
       // What the probe looks at.
-      `smtpd_tls_chain_files = ${path.join(TLS_DIR, 'mail.example.test.pem')}`,
+      // Certificate then key in one file: the legacy pair of parameters reads it (smtpd_tls_chain_files wants the key first).
+      `smtpd_tls_cert_file = ${path.join(TLS_DIR, 'mail.example.test.pem')}`,
+      `smtpd_tls_key_file = ${path.join(TLS_DIR, 'mail.example.test.pem')}`,
       'smtpd_tls_security_level = may',
       'smtpd_sasl_auth_enable = yes',
       'smtpd_sasl_type = cyrus',

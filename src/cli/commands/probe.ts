@@ -83,6 +83,8 @@ interface ProbeCliOptions {
 export function registerProbeCommand(program: Command, out: (s: string) => void, errOut: (s: string) => void): void {
   program
     .command('probe')
+    // Commander errors (a missing HOST, an unknown option) reach main(), which exits 2.
+    .exitOverride()
     .description('which SMTP port works from here? probe 25, 465, 587 and 2525 of HOST (connect, banner, EHLO, STARTTLS, certificate, AUTH) and recommend one')
     .argument('<host>', 'SMTP server: host name or IP address')
     .option('--ports <list>', 'ports to probe, comma-separated; STANDARD=PORT for a port playing 25, 465, 587 or 2525', DEFAULT_PORTS)

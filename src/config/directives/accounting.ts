@@ -16,7 +16,7 @@ export const ACCOUNTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['acct-file'],
     type: 'string-list',
     area: 'accounting',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Record types written to this file: `d,b,t,tq,f,r,rs,rb`, `all` or `feedback-loop`.',
   },
   {
@@ -25,7 +25,7 @@ export const ACCOUNTING_DIRECTIVES: readonly Spec[] = [
     type: 'record-fields',
     repeatable: true,
     area: 'accounting',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Columns for one record type (`d *,header_Subject`; `*` = the defaults, `!field` drops one).',
   },
   {
@@ -34,7 +34,7 @@ export const ACCOUNTING_DIRECTIVES: readonly Spec[] = [
     type: 'map-header-to-field',
     repeatable: true,
     area: 'accounting',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Fills a field from a header of the original message (`f header_X-HmXmrOriginalRecipient rcpt`).',
   },
   {
@@ -42,7 +42,7 @@ export const ACCOUNTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['acct-file'],
     type: 'path',
     area: 'accounting',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Directory completed files are moved to at each rotation.',
   },
   {
@@ -50,7 +50,7 @@ export const ACCOUNTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['acct-file'],
     type: 'duration',
     area: 'accounting',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Rotation period: the current file is closed and a new one started this often.',
   },
   {
@@ -58,7 +58,7 @@ export const ACCOUNTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['acct-file'],
     type: 'size',
     area: 'accounting',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Rotates the file early when it reaches this size.',
   },
   {
@@ -66,7 +66,7 @@ export const ACCOUNTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['acct-file'],
     type: 'duration',
     area: 'accounting',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Deletes rotated files older than this (`never` keeps them).',
   },
   {
@@ -74,7 +74,7 @@ export const ACCOUNTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['acct-file'],
     type: 'bool',
     area: 'accounting',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Creates the files readable by every user.',
   },
   {
@@ -82,7 +82,7 @@ export const ACCOUNTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['acct-file'],
     type: 'bool',
     area: 'accounting',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Flushes each record to disk as it is written.',
   },
   {
@@ -90,15 +90,15 @@ export const ACCOUNTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['acct-file'],
     type: 'bool',
     area: 'accounting',
-    status: 'recognised',
-    doc: 'Writes times in ISO 8601 form; `no` gives Unix timestamps.',
+    status: 'implemented',
+    doc: 'Writes times in ISO 8601 form (UTC); `no`, the default, gives PowerMTA\'s `2016-05-29 01:10:51+0200`.',
   },
   {
     name: 'retry-interval',
     scopes: ['acct-file'],
     type: 'duration',
     area: 'accounting',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'For a pipe (`|COMMAND`): wait before restarting the program after it fails.',
   },
 ];

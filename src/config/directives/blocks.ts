@@ -159,7 +159,7 @@ export const BLOCK_DIRECTIVES: readonly Spec[] = [
     scopes: ['bounce-processor', 'feedback-loop-processor'],
     type: 'bool',
     area: 'bounces',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Also delivers messages recognised as bounces / complaints, instead of only recording them.',
   },
   {
@@ -167,7 +167,7 @@ export const BLOCK_DIRECTIVES: readonly Spec[] = [
     scopes: ['bounce-processor', 'feedback-loop-processor'],
     type: 'bool',
     area: 'bounces',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Delivers mail to the processor\'s addresses that is not a recognisable bounce / complaint.',
   },
   {
@@ -192,7 +192,7 @@ export const BLOCK_DIRECTIVES: readonly Spec[] = [
     type: 'domain-pattern',
     repeatable: true,
     area: 'bounces',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Processes mail for recipients in this domain.',
   },
   {
@@ -201,7 +201,7 @@ export const BLOCK_DIRECTIVES: readonly Spec[] = [
     type: 'regex',
     repeatable: true,
     area: 'bounces',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Processes mail for recipients matching this /regex/.',
   },
 

@@ -44,7 +44,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'string',
     area: 'routing',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Places this domain\'s mail in another queue (a rollup such as `gmail.rollup`, or `{sparkpost}`).',
   },
   {

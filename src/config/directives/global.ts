@@ -38,7 +38,7 @@ export const GLOBAL_DIRECTIVES: readonly Spec[] = [
     scopes: ['global'],
     type: 'email',
     area: 'server',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Administrator address: receives mail for postmaster and is shown in generated DSNs.',
   },
   {

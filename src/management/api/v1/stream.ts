@@ -12,6 +12,7 @@ import { SECURITY_HEADERS } from './headers.js';
 
 export function registerStream(app: FastifyInstance, ctx: RouteContext): void {
   app.get(`${PREFIX}/stream`, async (req, reply) => {
+    if (req.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').send('');
     if (ctx.hub.full) throw new ApiError('UNAVAILABLE', 'too many monitor streams open; try again later');
     const level = req.petrelLevel === 'admin' ? 'admin' : 'monitor';
     reply.hijack();
