@@ -30,6 +30,9 @@ import { Accounting } from './accounting/accounting.js';
 import { isAccountingError } from './accounting/errors.js';
 import type { AcctEvent } from './accounting/records.js';
 import { SuppressionList } from './policy/suppression.js';
+import { createManagementFeeds } from './management/deps.js';
+import { managementOptionsFromConfig, startManagement } from './management/server.js';
+import { PACKAGE_VERSION } from './version.js';
 import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_RATE } from './server/auth-limiter.js';
 import { DEFAULT_TIMEOUTS, type ServerContext, type SessionTimeouts, type UserCheck } from './server/context.js';
 import { UserDirectory } from './server/credentials.js';
@@ -122,6 +125,9 @@ export class Mta {
   #mx: MxResolver | undefined;
   #unobserve: (() => void) | undefined;
   #accounting: Accounting | undefined;
+  #management: { close(): Promise<void> } | undefined;
+  #feeds: { detach(): void } | undefined;
+  readonly startedAt = Date.now();
   #suppression: SuppressionList | undefined;
 
   private constructor(
@@ -157,6 +163,7 @@ export class Mta {
       mta.#observeReceipts();
       await server.listen();
       if (!opts.noDelivery) mta.#startDelivery();
+      await mta.#startManagement();
       return mta;
     } catch (e) {
       await spool.close().catch(() => undefined);
@@ -225,6 +232,42 @@ export class Mta {
         .record(e.envelope.recipients.map((r) => ({ type: 'r' as const, time: e.at, envelope, recipient: { address: r.address, ...(r.orcpt ? { orcpt: r.orcpt } : {}) } })))
         .catch((err: unknown) => this.#ctx.log.error('accounting: r record not written', { id: e.messageId, error: String((err as Error)?.message ?? err) }));
     });
+  }
+
+  /** The HTTP API, web monitor and /metrics, when `http-mgmt-port` is configured (on loopback unless `http-access` opens more). */
+  async #startManagement(): Promise<void> {
+    if (lastSetting<number>(this.#config.global, 'http-mgmt-port') === undefined) return;
+    const feeds = createManagementFeeds(this.spool, { clock: this.#ctx.clock });
+    this.#feeds = feeds;
+    const token = this.#ctx.resolver.global<string>('http-api-token').value ?? process.env['PETREL_API_TOKEN'];
+    const opts = managementOptionsFromConfig(this.#config, token);
+    this.#management = await startManagement(
+      {
+        spool: this.spool,
+        config: () => this.#config,
+        resolver: () => this.#ctx.resolver,
+        queues: this.#queues,
+        connections: () => ({ in: this.server.connections, out: this.#queues?.activeSessions ?? 0 }),
+        startedAt: this.startedAt,
+        version: PACKAGE_VERSION,
+        reload: async () => {
+          const r = await this.reload();
+          return { ok: r.ok, errors: r.diagnostics.filter((d) => d.severity === 'error') };
+        },
+        events: feeds.events,
+        history: feeds.history,
+        clock: this.#ctx.clock,
+        log: this.#ctx.log,
+        hostname: this.#ctx.hostname,
+        retryNow: async (queue) => {
+          const n = this.spool.scheduleNow(queue);
+          this.#queues?.kick();
+          return n;
+        },
+      },
+      opts,
+    );
+    this.#ctx.log.info('management listening', { host: opts.host, port: opts.port });
   }
 
   /** The queue manager (undefined when delivery is off). */
@@ -337,6 +380,8 @@ export class Mta {
 
   /** Graceful stop: no new connections, transactions finish (up to `graceMs`), spool closed. */
   async stop(graceMs = 30_000): Promise<void> {
+    await this.#management?.close();
+    this.#feeds?.detach();
     await this.server.stop(graceMs);
     this.#unobserve?.();
     await this.#queues?.stop();

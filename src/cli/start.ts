@@ -5,14 +5,23 @@
  * any error), open and recover the spool, open every listener, and run in
  * the foreground. SIGTERM / SIGINT stop it gracefully: listeners close,
  * transactions in progress finish, the spool is flushed and closed.
- * Logs are JSON lines on standard error.
+ * Logs are JSON lines on standard error, or in `log-file` (rotated daily and
+ * on SIGHUP, keeping `log-rotate` old files).
  */
+import * as path from 'node:path';
+import { loadConfig } from '../config/loader.js';
+import { lastSetting } from '../config/model.js';
 import { ConfigRefused, Mta } from '../mta.js';
+import { LogFile } from '../util/log-file.js';
 import { createLogger } from '../util/log.js';
 import { formatDiagnostic } from './diagnostics.js';
 
 export async function runStart(configFile: string, out: (s: string) => void, errOut: (s: string) => void, opts: { delivery?: boolean } = {}): Promise<number> {
-  const log = createLogger(process.stderr, process.env['PETREL_LOG_LEVEL'] === 'debug' ? 'debug' : 'info');
+  // log-file PATH (relative to the working directory) with log-rotate N; standard error otherwise.
+  const pre = loadConfig(configFile);
+  const logPath = pre.config ? lastSetting<string>(pre.config.global, 'log-file')?.value : undefined;
+  const logFile = logPath ? new LogFile(path.resolve(logPath), lastSetting<number>(pre.config!.global, 'log-rotate')?.value ?? 7) : undefined;
+  const log = createLogger(logFile ?? process.stderr, process.env['PETREL_LOG_LEVEL'] === 'debug' ? 'debug' : 'info');
   let mta: Mta;
   try {
     mta = await Mta.start({ configFile, log, noDelivery: opts.delivery === false });
@@ -31,6 +40,7 @@ export async function runStart(configFile: string, out: (s: string) => void, err
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   process.on('SIGHUP', () => {
+    logFile?.rotate();
     void mta.reload().then((r) => {
       for (const d of r.diagnostics) errOut(formatDiagnostic(d) + '\n');
       out(r.ok ? `petrel: configuration reloaded\n` : `petrel: reload refused: ${configFile} has errors; the running configuration stays\n`);

@@ -126,11 +126,10 @@ function rank(a: PortFacts, b: PortFacts): number {
   return tls(a) - tls(b) || ROLE_RANK[a.role] - ROLE_RANK[b.role] || a.port - b.port;
 }
 
-/** "with STARTTLS", "(implicit TLS)" ("with implicit TLS" after a label in parentheses), "without TLS". */
+/** "with STARTTLS", "with implicit TLS", "without TLS". */
 function how(f: PortFacts): string {
   if (f.status !== 'tls') return 'without TLS';
-  if (f.via !== 'implicit') return 'with STARTTLS';
-  return portLabel(f).endsWith(')') ? 'with implicit TLS' : '(implicit TLS)';
+  return f.via === 'implicit' ? 'with implicit TLS' : 'with STARTTLS';
 }
 
 /** How a blocked port failed, without nested parentheses: "refused", "timed out: filtered, likely …". */
@@ -176,7 +175,7 @@ export function recommend(facts: readonly PortFacts[]): Recommendation {
 
   if (best !== undefined) {
     let head = `use ${portLabel(best)} ${how(best)}${authNote(best)}`;
-    if (best.status === 'plain') head = `no port offers working TLS: ${portLabel(best)} answers in clear only — mail and any credentials would cross the network unencrypted; ${head}`;
+    if (best.status === 'plain') head = `${head} only if you must: no port offers working TLS, so mail and any credentials would cross the network unencrypted`;
     // When 587 was probed and is not the pick, say why first (e.g. "587 is blocked: use 2525 with STARTTLS").
     if (p587 !== undefined && p587 !== best && best.role !== 'submission') head = `${portLabel(p587)} ${whyBlocked(p587)}: ${head}`;
     parts.push(head);

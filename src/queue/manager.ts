@@ -145,6 +145,24 @@ export class QueueManager {
     return this.#runtime.get(queue);
   }
 
+  /**
+   * `petrel set queue --mode=normal|backoff` (pmta's): backoff mode uses the
+   * `backoff-*` limits (`backoff-max-smtp-out`, `backoff-max-msg-rate`,
+   * `backoff-max-connect-rate`, `backoff-retry-after`) until set back.
+   */
+  setMode(queue: string, mode: 'normal' | 'backoff'): boolean {
+    const s = this.settings(queue);
+    const rt = this.#state(queue, s);
+    rt.mode = mode;
+    const msg = mode === 'backoff' ? (s.backoff.maxMsgRate ?? s.maxMsgRate) : s.maxMsgRate;
+    const conn = mode === 'backoff' ? (s.backoff.maxConnectRate ?? s.maxConnectRate) : s.maxConnectRate;
+    rt.msgRate.setRate(msg);
+    rt.connectRate.setRate(conn);
+    this.o.log.info('queue mode set', { queue, mode });
+    this.kick();
+    return true;
+  }
+
   get activeSessions(): number {
     return this.#total;
   }

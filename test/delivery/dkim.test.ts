@@ -101,7 +101,7 @@ test('RSA: the received message carries a DKIM-Signature that verifies through t
   assert.equal(r?.status.result, 'pass', r?.status.comment);
   assert.equal(r?.signingDomain, 'petrel.test');
   assert.equal(r?.selector, 's2026');
-  assert.match(r?.algo ?? '', /^rsa-sha256$/);
+  assert.match((r as { algo?: string } | undefined)?.algo ?? '', /^rsa-sha256$/);
 
   const tamperedBody = await verify(text.replace('Signed on the way out.', 'Signed on the way OUT.'));
   assert.notEqual(tamperedBody[0]?.status.result, 'pass');
@@ -114,7 +114,7 @@ test('Ed25519: a second key for another signing domain also verifies', async () 
   const [r] = await verify(body);
   assert.equal(r?.status.result, 'pass', r?.status.comment);
   assert.equal(r?.signingDomain, 'brand.petrel.test');
-  assert.match(r?.algo ?? '', /^ed25519-sha256$/);
+  assert.match((r as { algo?: string } | undefined)?.algo ?? '', /^ed25519-sha256$/);
 });
 
 test('dkim-sign no for the recipient domain: delivered unsigned', async () => {

@@ -3,8 +3,9 @@
  * Debian's Postfix with its own config and queue (the pattern of
  * bench/lib/peers.ts `startPostfix`), plus what a probe looks at:
  * opportunistic STARTTLS with the test certificate `mail.example.test`,
- * and Cyrus SASL advertising AUTH PLAIN LOGIN only after TLS
- * (`smtpd_tls_auth_only`). It never receives mail in these tests (the probe
+ * and Cyrus SASL advertising AUTH (every installed mechanism, PLAIN and
+ * LOGIN among them) only after TLS (`smtpd_tls_auth_only`); nobody can log
+ * in, and the probe never tries. It never receives mail in these tests (the probe
  * sends no MAIL), and it is stopped through its own config.
  *
  * The directory lives under the repository (`.test-tmp/`), not /tmp:
@@ -100,13 +101,10 @@ export async function startPostfixPeer(): Promise<PostfixPeer> {
       'smtpd_sasl_auth_enable = yes',
       'smtpd_sasl_type = cyrus',
       'smtpd_sasl_path = smtpd',
-      `cyrus_sasl_config_path = ${etc}`,
       'smtpd_tls_auth_only = yes',
       '',
     ].join('\n'),
   );
-  // Cyrus SASL: mechanisms come from the plugins; the (absent) sasldb means nobody could log in.
-  fs.writeFileSync(path.join(etc, 'smtpd.conf'), ['pwcheck_method: auxprop', 'auxprop_plugin: sasldb', `sasldb_path: ${path.join(dir, 'sasldb2')}`, 'mech_list: PLAIN LOGIN', ''].join('\n'));
   fs.writeFileSync(
     path.join(etc, 'master.cf'),
     [

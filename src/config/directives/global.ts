@@ -210,8 +210,17 @@ export const GLOBAL_DIRECTIVES: readonly Spec[] = [
     scopes: ['global'],
     type: 'int',
     area: 'http',
-    status: 'recognised',
-    doc: 'Port of the management API and web monitor.',
+    status: 'implemented',
+    doc: 'Port of the management API, web monitor and /metrics; nothing listens when it is not set. Loopback only unless `http-access` opens other networks.',
+  },
+  {
+    name: 'http-api-token',
+    scopes: ['global'],
+    type: 'string',
+    extension: true,
+    area: 'http',
+    status: 'implemented',
+    doc: 'A bearer token (`Authorization: Bearer …`) that grants admin access from any allowed address, for remote admin over TLS; `PETREL_API_TOKEN` in the environment does the same.',
   },
   {
     name: 'http-access',
@@ -219,7 +228,7 @@ export const GLOBAL_DIRECTIVES: readonly Spec[] = [
     type: 'http-access',
     repeatable: true,
     area: 'http',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Grants an address or network `none`, `monitor` (read-only) or `admin` (commands, config) access over HTTP.',
   },
   {
@@ -237,7 +246,7 @@ export const GLOBAL_DIRECTIVES: readonly Spec[] = [
     scopes: ['global'],
     type: 'path',
     area: 'logging',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'File the daemon writes its log to.',
   },
   {
@@ -245,7 +254,7 @@ export const GLOBAL_DIRECTIVES: readonly Spec[] = [
     scopes: ['global'],
     type: 'int',
     area: 'logging',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Number of rotated daemon log files to keep.',
   },
 

@@ -1,0 +1,75 @@
+/**
+ * The management server as `petrel start` runs it: started by the MTA when
+ * `http-mgmt-port` is set, reading the live spool and queue manager, and
+ * acting on them (mode, retry now, reload) over real HTTP.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SmtpTestClient } from '../harness/smtp-client.js';
+import { startPetrel } from '../harness/petrel.js';
+import { TestDnsServer } from '../harness/dns-server.js';
+
+test('http-mgmt-port starts the API on loopback; queue mode and retry-now act on the running queue manager', async () => {
+  const dns = await TestDnsServer.start();
+  const p = await startPetrel(
+    `
+resolver-servers ${dns.address}
+smtp-listener 127.0.0.1:{{PORT}}
+http-mgmt-port {{PORT2}}
+http-access 127.0.0.1 admin
+<source 127.0.0.1>
+    always-allow-relaying yes
+</source>
+<domain *>
+    smtp-hosts [127.0.0.1]:9
+    retry-after 1h
+    use-starttls no
+</domain>
+`,
+    { noDelivery: false, queueTickMs: 100 },
+  );
+  try {
+    const api = `http://127.0.0.1:${p.ports[1]}/api/v1`;
+    const c = await SmtpTestClient.connect(p.port);
+    await c.read();
+    await c.cmd('EHLO x');
+    await c.cmd('MAIL FROM:<a@petrel.test>');
+    await c.cmd('RCPT TO:<r@stuck.example>');
+    await c.cmd('DATA');
+    c.write('Subject: stuck\r\n\r\nx\r\n.\r\n');
+    await c.read();
+    c.close();
+    // Port 9 on loopback refuses: the recipient is deferred for an hour.
+    const q = 'stuck.example/{default}';
+    const end = Date.now() + 10_000;
+    while ((p.mta.spool.queueStats(q)[0]?.recipients ?? 0) === 0 || p.mta.spool.readyQueues(Date.now()).includes(q)) {
+      if (Date.now() > end) throw new Error('not deferred');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const status = (await (await fetch(`${api}/status`)).json()) as Record<string, unknown>;
+    assert.ok(status, 'status answers');
+    const queues = (await (await fetch(`${api}/queues`)).json()) as { queues?: Array<{ name?: string; queue?: string }> };
+    assert.match(JSON.stringify(queues), /stuck\.example/);
+
+    const mode = await fetch(`${api}/queues/stuck.example/%7Bdefault%7D/mode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'backoff' }) });
+    assert.equal(mode.status, 200, await mode.text());
+    assert.equal(p.mta.queues!.runtime(q)!.mode, 'backoff');
+
+    const sched = await fetch(`${api}/queues/stuck.example/%7Bdefault%7D/schedule`, { method: 'POST' });
+    assert.equal(sched.status, 200, await sched.text());
+    // Retry now: the deferred recipient is attempted again at once (attempts grows).
+    const end2 = Date.now() + 10_000;
+    for (;;) {
+      const info = (await p.mta.spool.listMessages({ queue: q })).length;
+      const m = info ? await p.mta.spool.getMessage(p.mta.spool.listMessages({ queue: q })[0]!) : undefined;
+      if ((m?.recipients[0]?.attempts ?? 0) >= 2) break;
+      if (Date.now() > end2) throw new Error('retry-now did not cause a new attempt');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const reload = await fetch(`${api}/reload`, { method: 'POST' });
+    assert.equal(reload.status, 200, await reload.text());
+  } finally {
+    await p.stop();
+    await dns.stop();
+  }
+});
