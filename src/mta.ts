@@ -259,6 +259,7 @@ export class Mta {
         clock: this.#ctx.clock,
         log: this.#ctx.log,
         hostname: this.#ctx.hostname,
+        suppression: this.#suppression,
         retryNow: async (queue) => {
           const n = this.spool.scheduleNow(queue);
           this.#queues?.kick();

@@ -77,7 +77,7 @@ export class SmtpDeliverySession implements DeliverySession {
   ) {}
 
   get usable(): boolean {
-    return !this.#dead && this.#messages < this.s.maxMsgPerConnection && (this.#client === undefined || this.#client.usable);
+    return !this.#dead && (this.#client === undefined || this.#client.usable);
   }
 
   async close(): Promise<void> {
@@ -97,6 +97,12 @@ export class SmtpDeliverySession implements DeliverySession {
     }
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
+      if (this.#client && this.#messages >= this.s.maxMsgPerConnection) {
+        // max-msg-per-connection: this connection has carried its share; the next message opens a new one.
+        const done = this.#client;
+        this.#client = undefined;
+        await done.quit();
+      }
       const client = await this.#connected();
       if ('fail' in client) {
         // The rest of the batch shares the fate of a failed connection attempt.
@@ -194,6 +200,7 @@ export class SmtpDeliverySession implements DeliverySession {
         };
         try {
           this.#client = await SmtpClient.connect(opts, this.d.clock);
+          this.#messages = 0;
           return { client: this.#client };
         } catch (e) {
           if (!isSmtpClientError(e)) throw e;

@@ -24,6 +24,7 @@ import type { PetrelConfig } from '../config/model.js';
 import type { ConfigResolver } from '../config/resolve.js';
 import type { Cidr, Diagnostic } from '../config/types.js';
 import type { Spool } from '../spool/spool.js';
+import type { SuppressionList } from '../policy/suppression.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { EventRing } from './event-ring.js';
@@ -103,6 +104,8 @@ export interface ManagementDeps {
    * queued recipient, release them due now).
    */
   retryNow?(queue: string): Promise<number>;
+  /** The suppression list (policy/suppression.ts), when the MTA keeps one. */
+  readonly suppression?: SuppressionList | undefined;
 }
 
 /** Options of `startManagement`. */

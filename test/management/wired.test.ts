@@ -68,6 +68,25 @@ http-access 127.0.0.1 admin
     }
     const reload = await fetch(`${api}/reload`, { method: 'POST' });
     assert.equal(reload.status, 200, await reload.text());
+
+    // The suppression list through the CLI (a real child process) and the API.
+    // Asynchronously: the API server runs in this very process, so a synchronous spawn would deadlock it.
+    const { execFile } = await import('node:child_process');
+    const cli = (...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+      new Promise((resolve) => {
+        execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--url', `http://127.0.0.1:${p.ports[1]}`], { encoding: 'utf8', timeout: 30_000 }, (err, stdout, stderr) =>
+          resolve({ status: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+        );
+      });
+    const added = await cli('suppression', 'add', 'Blocked@Example.NET', '--reason', 'asked to be removed');
+    assert.equal(added.status, 0, added.stderr);
+    assert.equal(p.mta.suppression?.get('blocked@example.net')?.source, 'manual');
+    const listed = JSON.parse((await cli('suppression', 'list', '--json')).stdout) as { total: number; entries: Array<{ address: string }> };
+    assert.ok(listed.entries.some((e) => e.address === 'blocked@example.net'));
+    const bad = await fetch(`${api}/suppression`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: 'not an address' }) });
+    assert.equal(bad.status, 400);
+    assert.equal((await cli('suppression', 'remove', 'blocked@example.net')).status, 0);
+    assert.equal((await cli('suppression', 'show', 'blocked@example.net')).status, 1, 'gone: not found');
   } finally {
     await p.stop();
     await dns.stop();

@@ -273,6 +273,46 @@ describe('probe: nothing works', () => {
   });
 });
 
+describe('probe: a host name (resolved by an injected resolver: no DNS query leaves the machine)', () => {
+  test('the certificate is checked against the host name, which is also sent as SNI', async () => {
+    const asked: string[] = [];
+    const result = await probe({
+      host: 'mail.example.test',
+      ports: [{ port: implicitPort, standard: 465, implicitTls: true }],
+      timeoutMs: 5000,
+      helo: HELO,
+      lookup: async (h) => {
+        asked.push(h);
+        return { address: '127.0.0.1', family: 4 };
+      },
+    });
+    assert.deepEqual(asked, ['mail.example.test']);
+    assert.equal(result.address, '127.0.0.1');
+    assert.equal(result.tlsName, 'mail.example.test');
+    const t = byPort(result, implicitPort).tls!;
+    assert.equal(t.nameMatches, true);
+    assert.equal(t.trusted, false, 'self-signed, no --ca');
+    assert.equal(t.verified, false);
+    const rec = recommend(result.ports.map(factsOf));
+    assert.deepEqual(rec.warnings, [`certificate on ${implicitPort} (as 465) is not trusted: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)`]);
+  });
+
+  test('a name that does not resolve: resolveError, no port probed', async () => {
+    const result = await probe({
+      host: 'nowhere.example.test',
+      ports: [{ port: starttlsPort, standard: 587, implicitTls: false }],
+      timeoutMs: 5000,
+      helo: HELO,
+      lookup: async () => {
+        throw Object.assign(new Error('getaddrinfo ENOTFOUND nowhere.example.test'), { code: 'ENOTFOUND' });
+      },
+    });
+    assert.equal(result.address, null);
+    assert.equal(result.resolveError, 'cannot resolve nowhere.example.test: ENOTFOUND');
+    assert.deepEqual(result.ports, []);
+  });
+});
+
 function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   // Asynchronous: Petrel runs in this process and must keep answering.
   return new Promise((resolve) => {

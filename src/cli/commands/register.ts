@@ -18,11 +18,12 @@
 import { Command } from 'commander';
 import { ApiClient, ApiClientError, resolveEndpoint } from '../api-client.js';
 import { CONTROL_VERBS } from './control.js';
+import { SUPPRESSION_VERBS } from './suppression.js';
 import { SHOW_VERBS, UsageError } from './show.js';
 import { clean } from './table.js';
 import { EXIT, type Verb, type VerbOptions } from './verb.js';
 
-export const VERBS: readonly Verb[] = [...SHOW_VERBS, ...CONTROL_VERBS];
+export const VERBS: readonly Verb[] = [...SHOW_VERBS, ...CONTROL_VERBS, ...SUPPRESSION_VERBS];
 
 const PARENTS: Readonly<Record<string, string>> = {
   show: 'show information (settings offline; status, queues, domains, vmtas, jobs, messages from the server)',

@@ -29,6 +29,7 @@ import { registerStatus } from './status.js';
 import { registerStream } from './stream.js';
 import { registerTraffic } from './traffic.js';
 import { registerVmtas } from './vmtas.js';
+import { registerSuppression } from './suppression.js';
 
 export { JobCache, type RouteContext } from './common.js';
 
@@ -53,6 +54,7 @@ const ROUTES: ReadonlyArray<(app: FastifyInstance, ctx: RouteContext) => void> =
   registerJobPause,
   registerReload,
   registerCountersReset,
+  registerSuppression,
 ];
 
 export function registerV1(app: FastifyInstance, ctx: RouteContext): void {
