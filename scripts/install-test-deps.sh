@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use, with apt-get, only when missing.
-# The list grows with the suite: scripts/apt-packages.txt.
+# The list is scripts/apt-packages.txt. Postfix is preseeded to "No
+# configuration", so no system-wide Postfix is configured or started: the
+# tests run private instances on high ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
@@ -11,6 +13,7 @@ done < scripts/apt-packages.txt
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
