@@ -23,6 +23,7 @@ import { ConfigResolver } from '../config/resolve.js';
 import { effectiveSettings, fromText, resolvedToJson, summarize } from '../config/summary.js';
 import { diagnosticToJson, formatDiagnostic } from './diagnostics.js';
 import { runStart } from './start.js';
+import { registerInject } from './commands/inject.js';
 import { registerManagementCommands } from './commands/register.js';
 import { registerProbeCommand } from './commands/probe.js';
 
@@ -148,6 +149,8 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     });
 
   registerManagementCommands(program, DEFAULT_CONFIG_PATH, out, errOut);
+
+  registerInject(program, DEFAULT_CONFIG_PATH, out, errOut);
   registerProbeCommand(program, out, errOut);
   return program;
 }

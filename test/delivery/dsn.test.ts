@@ -36,11 +36,17 @@ smtp-listener 127.0.0.1:{{PORT}}
 <source 127.0.0.1>
     always-allow-relaying yes
 </source>
+<source 127.0.0.7>
+    always-allow-relaying yes
+    suppress-local-dsn yes
+</source>
 <domain *>
     default-smtp-port ${port}
     use-starttls no
     retry-after 1s
     bounce-after 3s
+    notify-of-delay-every 1s
+    retry-recipients-after 1s
 </domain>
 `,
     { noDelivery: false, queueTickMs: 100 },
@@ -54,8 +60,8 @@ after(async () => {
   await dns?.stop();
 });
 
-async function submit(from: string, rcpt: string, extra = ''): Promise<void> {
-  const c = await SmtpTestClient.connect(petrel.port);
+async function submit(from: string, rcpt: string, extra = '', localAddress?: string): Promise<void> {
+  const c = await SmtpTestClient.connect(petrel.port, '127.0.0.1', localAddress ? { localAddress } : {});
   await c.read();
   await c.cmd('EHLO submitter.test');
   assert.equal((await c.cmd(`MAIL FROM:<${from}>${from ? ' RET=HDRS ENVID=env-123' : ''}`)).code, 250);
@@ -66,10 +72,13 @@ async function submit(from: string, rcpt: string, extra = ''): Promise<void> {
   c.close();
 }
 
-async function dsnFor(rcpt: string, timeoutMs = 15_000): Promise<Buffer> {
+async function dsnFor(rcpt: string, timeoutMs = 15_000, action = 'failed'): Promise<Buffer> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const m = senderMx.messages.find((x) => x.body.toString('latin1').includes(`Final-Recipient: rfc822; ${rcpt}`));
+    const m = senderMx.messages.find((x) => {
+      const b = x.body.toString('latin1');
+      return b.includes(`Final-Recipient: rfc822; ${rcpt}`) && new RegExp(`Action: ${action}`, 'i').test(b);
+    });
     if (m) {
       assert.equal(m.from, '', 'a DSN is sent from the null sender');
       return m.body;
@@ -117,4 +126,21 @@ test('no DSN for the null sender (a DSN about a DSN), nor for NOTIFY=NEVER', asy
   const dsns = senderMx.messages.slice(before).map((m) => m.body.toString('latin1'));
   assert.ok(!dsns.some((b) => b.includes('550-nodsn@')), 'no DSN about a message from the null sender');
   assert.ok(!dsns.some((b) => b.includes('550-never@')), 'NOTIFY=NEVER is honoured');
+});
+
+test('NOTIFY=DELAY: a delayed DSN goes out per notify-of-delay-every, before the failure DSN at expiry', async () => {
+  await submit('erin@origin.example.test', '450-later@remote.example.test', ' NOTIFY=DELAY,FAILURE');
+  const delayed = await parseBounce(await dsnFor('450-later@remote.example.test', 15_000, 'delayed'));
+  assert.equal(delayed.recipients[0]!.action, 'delayed');
+  assert.match(delayed.recipients[0]!.status ?? '', /^4\./);
+  const failed = await parseBounce(await dsnFor('450-later@remote.example.test', 15_000, 'failed'));
+  assert.equal(failed.recipients[0]!.status, '5.4.7');
+});
+
+test('suppress-local-dsn: mail from that source gets no DSN', async () => {
+  const before = senderMx.messages.length;
+  await submit('app@origin.example.test', '550-local@remote.example.test', '', '127.0.0.7');
+  await submit('frank@origin.example.test', '550-control2@remote.example.test');
+  await dsnFor('550-control2@remote.example.test');
+  assert.ok(!senderMx.messages.slice(before).some((m) => m.body.toString('latin1').includes('550-local@')), 'no DSN for a source with suppress-local-dsn');
 });
