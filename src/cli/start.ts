@@ -13,7 +13,7 @@ import { loadConfig } from '../config/loader.js';
 import { lastSetting } from '../config/model.js';
 import { ConfigRefused, Mta } from '../mta.js';
 import { LogFile } from '../util/log-file.js';
-import { createLogger } from '../util/log.js';
+import { createLogger, fileDestination } from '../util/log.js';
 import { formatDiagnostic } from './diagnostics.js';
 
 export async function runStart(configFile: string, out: (s: string) => void, errOut: (s: string) => void, opts: { delivery?: boolean } = {}): Promise<number> {
@@ -21,7 +21,7 @@ export async function runStart(configFile: string, out: (s: string) => void, err
   const pre = loadConfig(configFile);
   const logPath = pre.config ? lastSetting<string>(pre.config.global, 'log-file')?.value : undefined;
   const logFile = logPath ? new LogFile(path.resolve(logPath), lastSetting<number>(pre.config!.global, 'log-rotate')?.value ?? 7) : undefined;
-  const log = createLogger(logFile ?? process.stderr, process.env['PETREL_LOG_LEVEL'] === 'debug' ? 'debug' : 'info');
+  const log = createLogger(logFile?.destination ?? fileDestination(2), process.env['PETREL_LOG_LEVEL'] === 'debug' ? 'debug' : 'info');
   let mta: Mta;
   try {
     mta = await Mta.start({ configFile, log, noDelivery: opts.delivery === false });

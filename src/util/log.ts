@@ -1,18 +1,17 @@
 /**
  * @module util/log
  *
- * A small structured logger: one JSON object per line, with a level, a time,
- * a message and fields (session id, message id, client IP …). Lines are
- * buffered and written once per turn of the event loop (one write for a
- * burst instead of one per line: a synchronous pipe write per delivery cost
- * more CPU than the delivery), and flushed synchronously at exit.
+ * Structured logs (pino): one JSON object per line with a level, an ISO time,
+ * a message and fields (session id, message id, client IP …), written
+ * asynchronously in buffered chunks (pino's SonicBoom destination), flushed
+ * at exit. Invariant: callers never pass credentials.
  *
- * Invariant: callers never pass credentials.
- *
- * Exports: `Logger`, `LogLevel`, `createLogger(stream, level)`, `silentLogger`, `memoryLogger`.
+ * Exports: `Logger`, `LogLevel`, `createLogger(destination, level)`,
+ * `fileDestination(path)`, `silentLogger`, `memoryLogger`.
  */
+import { pino, type DestinationStream } from 'pino';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -23,46 +22,44 @@ export interface Logger {
   enabled(level: LogLevel): boolean;
 }
 
-export function createLogger(stream: { write(s: string): unknown }, level: LogLevel = 'info', opts: { buffered?: boolean } = {}): Logger {
-  const min = ORDER[level];
-  const buffered = opts.buffered ?? true;
-  let pending: string[] = [];
-  let scheduled = false;
-  const flush = (): void => {
-    scheduled = false;
-    if (pending.length === 0) return;
-    const text = pending.join('');
-    pending = [];
-    stream.write(text);
-  };
-  if (buffered) process.once('exit', flush);
-  const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
-    if (ORDER[lvl] < min) return;
-    const line = JSON.stringify({ level: lvl, time: new Date().toISOString(), msg, ...fields }) + '\n';
-    if (!buffered) {
-      stream.write(line);
-      return;
-    }
-    pending.push(line);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
-  };
-  return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-    enabled: (lvl) => ORDER[lvl] >= min,
-  };
+/** A buffered destination: a file descriptor (2 = standard error) or a path (created, appended to). `reopen()` after a rename rotates it. */
+export function fileDestination(dest: number | string): DestinationStream & { reopen(): void; flushSync(): void } {
+  return pino.destination({ dest, sync: false, minLength: 4096, mkdir: typeof dest === 'string', append: true }) as DestinationStream & { reopen(): void; flushSync(): void };
+}
+
+/** A logger over any destination with a `write(line)` method. */
+export function createLogger(destination: { write(s: string): unknown }, level: LogLevel = 'info'): Logger {
+  const p = pino(
+    {
+      level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination as DestinationStream,
+  );
+  const flush = destination as { flushSync?: () => void };
+  if (typeof flush.flushSync === 'function') {
+    process.once('exit', () => {
+      try {
+        flush.flushSync!();
+      } catch {
+        // Nothing more can be done at exit.
+      }
+    });
+  }
+  const wrap =
+    (lvl: LogLevel) =>
+    (msg: string, fields?: Record<string, unknown>): void =>
+      fields ? p[lvl](fields, msg) : p[lvl](msg);
+  return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error'), enabled: (lvl) => p.isLevelEnabled(lvl) };
 }
 
 export const silentLogger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, enabled: () => false };
 
-/** Collects entries in memory, unbuffered: for tests that assert what was (not) logged. */
+/** Collects entries in memory (one JSON line each): for tests that assert what was (not) logged. */
 export function memoryLogger(): Logger & { readonly lines: string[] } {
   const lines: string[] = [];
-  const l = createLogger({ write: (s: string) => lines.push(s) }, 'debug', { buffered: false });
+  const l = createLogger({ write: (s: string) => lines.push(s) }, 'debug');
   return Object.assign(l, { lines });
 }
