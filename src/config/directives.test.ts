@@ -263,6 +263,7 @@ test('only what Petrel acts on is marked implemented', () => {
     'jobid-header@source',
     'log-commands@source+domain',
     'log-connections@source+domain',
+    'log-data@source+domain',
     'log-file@global',
     'log-rotate@global',
     'mail-from@pattern-list',

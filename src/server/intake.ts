@@ -216,6 +216,11 @@ export class MessageIntake {
     ]);
     writer.write(headerOut);
     if (rest.length > 0) writer.write(rest);
+    if (policy.bool('log-data', false)) {
+      // PowerMTA's log-data ("even more verbose"): the message as received, its first 4 KB.
+      const data = Buffer.concat([headerSection, rest]).subarray(0, 4096).toString('latin1');
+      this.o.log.info('data', { session: this.o.sessionId, id: writer.id, octets: this.#octets, data });
+    }
     this.#head = [];
   }
 

@@ -350,3 +350,35 @@ describe('message intake', () => {
     d.close();
   });
 });
+
+test('log-commands and log-data: the dialogue and the data are logged for that source, without AUTH secrets', async () => {
+  const p = await startPetrel(`
+smtp-listener 127.0.0.1:{{PORT}}
+<source 127.0.0.1>
+    always-allow-relaying yes
+    log-commands yes
+    log-data yes
+    log-connections yes
+</source>
+`);
+  try {
+    const c = await SmtpTestClient.connect(p.port);
+    await c.read();
+    await c.cmd('EHLO logged.example.test');
+    await c.cmd('MAIL FROM:<a@example.test>');
+    await c.cmd('RCPT TO:<b@example.com>');
+    await c.cmd('DATA');
+    c.write('Subject: visible in the log\r\n\r\nbody\r\n.\r\n');
+    await c.read();
+    await c.cmd('QUIT');
+    await c.waitClosed();
+    await new Promise((r) => setTimeout(r, 50));
+    const lines = p.logLines.map((l) => JSON.parse(l) as Record<string, string>);
+    assert.ok(lines.some((l) => l['msg'] === 'connection'));
+    assert.ok(lines.some((l) => l['msg'] === 'command' && l['line'] === 'EHLO logged.example.test'));
+    assert.ok(lines.some((l) => l['msg'] === 'data' && /Subject: visible in the log/.test(l['data'] ?? '')));
+    assert.ok(lines.some((l) => l['msg'] === 'disconnect'));
+  } finally {
+    await p.stop();
+  }
+});

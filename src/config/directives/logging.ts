@@ -31,8 +31,9 @@ export const LOGGING_DIRECTIVES: readonly Spec[] = [
     name: 'log-data',
     scopes: ['source', 'domain'],
     type: 'bool',
+    default: 'no',
     area: 'logging',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Logs message data as well as commands (very verbose; contains message content).',
   },
   {
