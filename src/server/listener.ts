@@ -11,9 +11,10 @@
  *   - `max-smtp-in` of the client's `<source>` (resolved for its IP), per client IP.
  *   Over a limit: `421 4.7.0 Too many connections` and the connection closes.
  *
- * Graceful stop: listeners close at once; idle sessions get `421 4.3.2` and
- * close; sessions in a transaction finish it (their next command then gets
- * 421); whatever is left after the grace period is cut.
+ * Graceful stop: new connections get `421 4.3.2` and are closed; idle
+ * sessions get `421 4.3.2` and close; sessions in a transaction finish it
+ * (their next command then gets 421); whatever is left after the grace
+ * period is cut, then the listeners close.
  *
  * Exports: `SmtpServer`, `BoundListener`, `listenerInfos`.
  */
@@ -175,8 +176,6 @@ export class SmtpServer {
    */
   async stop(graceMs = 30_000): Promise<void> {
     this.ctx.shuttingDown = true;
-    const closing = this.#servers.map(({ server }) => new Promise<void>((r) => server.close(() => r())));
-    this.#servers = [];
     for (const s of this.#sessions) {
       s.ctx.shuttingDown = true; // sessions opened before a reload hold the older context
       if (!s.tx && (s.mode === 'command' || s.mode === 'auth')) {
@@ -184,8 +183,12 @@ export class SmtpServer {
         s.close();
       }
     }
+    // Listeners stay open while transactions finish, so that a new client hears
+    // "421 4.3.2 shutting down" (and retries later) instead of a refused connection.
     const deadline = Date.now() + graceMs;
     while (this.#sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const closing = this.#servers.map(({ server }) => new Promise<void>((r) => server.close(() => r())));
+    this.#servers = [];
     for (const s of this.#sessions) s.socket.destroy();
     this.#sessions.clear();
     await Promise.all(closing);
