@@ -10,6 +10,7 @@
  *
  * Exports: `Mta`, `MtaOptions`, `ConfigRefused`, `spoolOptionsFrom`.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { hasErrors, loadConfig } from './config/loader.js';
@@ -240,7 +241,8 @@ export class Mta {
     const feeds = createManagementFeeds(this.spool, { clock: this.#ctx.clock });
     this.#feeds = feeds;
     const token = this.#ctx.resolver.global<string>('http-api-token').value ?? process.env['PETREL_API_TOKEN'];
-    const opts = managementOptionsFromConfig(this.#config, token);
+    const tlsFile = this.#ctx.resolver.global<string>('http-mgmt-tls-certificate').value;
+    const opts = { ...managementOptionsFromConfig(this.#config, token), ...(tlsFile ? { tls: fs.readFileSync(tlsFile) } : {}) };
     this.#management = await startManagement(
       {
         spool: this.spool,

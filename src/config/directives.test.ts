@@ -254,6 +254,7 @@ test('only what Petrel acts on is marked implemented', () => {
     'http-access@global',
     'http-api-token@global',
     'http-mgmt-port@global',
+    'http-mgmt-tls-certificate@global',
     'ignore-8bitmime@domain',
     'ignore-chunking@domain',
     'ignore-dsn@domain',

@@ -368,7 +368,7 @@ function checkFileValue(b: Builder, spec: DirectiveSpec, value: unknown, configF
     if (!pem) return abs;
     if (!/-----BEGIN [A-Z0-9 ]+-----/.test(text)) {
       err(b, pos, `${spec.name}: ${abs} is not a PEM file`, { text: p, expected: 'a PEM file (-----BEGIN ...-----)' });
-    } else if (spec.name === 'smtp-server-tls-certificate' && (!/-----BEGIN CERTIFICATE-----/.test(text) || !/PRIVATE KEY-----/.test(text))) {
+    } else if (spec.name.endsWith('tls-certificate') && (!/-----BEGIN CERTIFICATE-----/.test(text) || !/PRIVATE KEY-----/.test(text))) {
       err(b, pos, `${spec.name}: ${abs} must hold the certificate (and chain) and its private key`, { text: p, expected: 'one PEM file with CERTIFICATE and PRIVATE KEY sections' });
     }
     return abs;

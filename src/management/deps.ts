@@ -113,6 +113,8 @@ export interface ManagementOptions {
   readonly host: string;
   readonly port: number;
   readonly access: readonly AccessRule[];
+  /** PEM with certificate and key (`http-mgmt-tls-certificate`): the API, monitor and metrics are served over HTTPS. */
+  readonly tls?: Buffer | undefined;
   /** `Authorization: Bearer TOKEN` grants admin from any address. */
   readonly token?: string | undefined;
   /** Extra host names accepted in the Host header (IP literals, localhost and this host's name always are). */

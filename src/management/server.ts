@@ -90,6 +90,7 @@ function accessHook(rules: readonly AccessRule[], opts: ManagementOptions) {
 export function buildManagementApp(deps: ManagementDeps, opts: ManagementOptions): { app: FastifyInstance; hub: StreamHub } {
   const log = deps.log ?? silentLogger;
   const app = Fastify({
+    ...(opts.tls ? { https: { key: opts.tls, cert: opts.tls, minVersion: 'TLSv1.2' as const } } : {}),
     logger: false,
     bodyLimit: BODY_LIMIT,
     trustProxy: false,

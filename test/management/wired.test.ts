@@ -92,3 +92,39 @@ http-access 127.0.0.1 admin
     await dns.stop();
   }
 });
+
+test('http-mgmt-tls-certificate serves the API over HTTPS; the token grants admin to an address that has only monitor', async () => {
+  const https = await import('node:https');
+  const p = await startPetrel(`
+smtp-listener 127.0.0.1:{{PORT}}
+http-mgmt-port {{PORT2}}
+http-mgmt-tls-certificate {{TLS}}/mail.example.test.pem
+http-api-token s3cr3t-token-value
+http-access 127.0.0.1 monitor
+`);
+  const call = (method: string, urlPath: string, token?: string): Promise<{ status: number; body: string; protocol: string }> =>
+    new Promise((resolve, reject) => {
+      const req = https.request(
+        { host: '127.0.0.1', port: p.ports[1], path: urlPath, method, rejectUnauthorized: false, headers: token ? { authorization: `Bearer ${token}` } : {} },
+        (res) => {
+          let body = '';
+          const protocol = (res.socket as import('node:tls').TLSSocket).getProtocol?.() ?? '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, protocol }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  try {
+    const status = await call('GET', '/api/v1/status');
+    assert.equal(status.status, 200);
+    assert.match(status.protocol, /^TLSv1\.[23]$/);
+    assert.equal((await call('POST', '/api/v1/reload')).status, 403, 'monitor level may not change anything');
+    assert.equal((await call('POST', '/api/v1/reload', 'wrong-token')).status, 401);
+    assert.equal((await call('POST', '/api/v1/reload', 's3cr3t-token-value')).status, 200, 'the token grants admin');
+    await assert.rejects(fetch(`http://127.0.0.1:${p.ports[1]}/api/v1/status`), 'no plain HTTP on the TLS port');
+  } finally {
+    await p.stop();
+  }
+});

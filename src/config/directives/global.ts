@@ -214,6 +214,16 @@ export const GLOBAL_DIRECTIVES: readonly Spec[] = [
     doc: 'Port of the management API, web monitor and /metrics; nothing listens when it is not set. Loopback only unless `http-access` opens other networks.',
   },
   {
+    name: 'http-mgmt-tls-certificate',
+    scopes: ['global'],
+    type: 'path',
+    checkFile: true,
+    extension: true,
+    area: 'http',
+    status: 'implemented',
+    doc: 'PEM file with certificate (and chain) and key: the management API, monitor and /metrics are then served over HTTPS only (TLS 1.2+) — for remote admin with `http-api-token`.',
+  },
+  {
     name: 'http-api-token',
     scopes: ['global'],
     type: 'string',
