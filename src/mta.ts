@@ -262,6 +262,7 @@ export class Mta {
         log: this.#ctx.log,
         hostname: this.#ctx.hostname,
         suppression: this.#suppression,
+        tlsShare: () => this.server.tlsShare(),
         retryNow: async (queue) => {
           const n = this.spool.scheduleNow(queue);
           this.#queues?.kick();

@@ -114,6 +114,7 @@ export function createMetrics(deps: ManagementDeps): { registry: Registry; rende
   spoolGauge('petrel_spool_segments', 'Segment files of the spool log.', () => deps.spool.stats().segments);
   spoolGauge('petrel_spool_commit_max_batch', 'Largest group commit so far (records in one fsync).', () => deps.spool.stats().commits.maxBatch);
   new Counter({ name: 'petrel_spool_commit_flushes_total', help: 'Group commits (one write + fdatasync each).', registers: [registry], collect() { this.reset(); this.inc(deps.spool.stats().commits.flushes); } });
+  new Counter({ name: 'petrel_spool_commit_seconds_total', help: 'Time spent in group commits (write + fdatasync); divided by the flushes, the mean commit latency.', registers: [registry], collect() { this.reset(); this.inc((deps.spool.stats().commits.flushMs ?? 0) / 1000); } });
   new Counter({ name: 'petrel_spool_commit_records_total', help: 'Records committed; divided by flushes, the mean batch size.', registers: [registry], collect() { this.reset(); this.inc(deps.spool.stats().commits.items); } });
   if (deps.tlsShare) {
     const share = deps.tlsShare.bind(deps);

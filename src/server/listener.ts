@@ -68,12 +68,19 @@ export class SmtpServer {
   #sessions = new Set<Session>();
   #perIp = new Map<string, number>();
   #bound: BoundListener[] = [];
+  #sessionsTotal = 0;
+  #tlsTotal = 0;
 
   constructor(private ctx: ServerContext) {}
 
   /** Sessions open now. */
   get connections(): number {
     return this.#sessions.size;
+  }
+
+  /** Inbound sessions since start and how many used TLS (implicit, or STARTTLS by the time they closed). */
+  tlsShare(): { sessions: number; tls: number } {
+    return { sessions: this.#sessionsTotal, tls: this.#tlsTotal };
   }
 
   get listeners(): readonly BoundListener[] {
@@ -140,7 +147,9 @@ export class SmtpServer {
     const session = new Session(this.ctx, socket, info, ip);
     this.#sessions.add(session);
     this.#perIp.set(ip, current + 1);
+    this.#sessionsTotal++;
     session.onClose(() => {
+      if (session.isTls) this.#tlsTotal++;
       if (!this.#sessions.delete(session)) return;
       const n = (this.#perIp.get(ip) ?? 1) - 1;
       if (n <= 0) this.#perIp.delete(ip);

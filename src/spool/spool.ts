@@ -410,7 +410,7 @@ export class Spool implements WriterHost {
   }
 
   /** Counters for benchmarks and metrics. */
-  stats(): { messages: number; commits: { flushes: number; items: number; maxBatch: number }; segments: number; indexArrayBytes: number; freeBytes: number } {
+  stats(): { messages: number; commits: { flushes: number; items: number; maxBatch: number; flushMs: number }; segments: number; indexArrayBytes: number; freeBytes: number } {
     return {
       messages: this.#index.messageCount,
       commits: this.#commits.stats,

@@ -68,6 +68,10 @@ http-access 127.0.0.1 admin
     }
     const reload = await fetch(`${api}/reload`, { method: 'POST' });
     assert.equal(reload.status, 200, await reload.text());
+    const metrics = await (await fetch(`http://127.0.0.1:${p.ports[1]}/metrics`)).text();
+    assert.match(metrics, /^petrel_spool_commit_seconds_total \d/m, 'spool commit latency');
+    assert.match(metrics, /^petrel_inbound_sessions_total [1-9]/m, 'inbound sessions counted');
+    assert.match(metrics, /^petrel_inbound_tls_sessions_total 0/m, 'none of them used TLS');
 
     // The suppression list through the CLI (a real child process) and the API.
     // Asynchronously: the API server runs in this very process, so a synchronous spawn would deadlock it.
