@@ -30,6 +30,7 @@ import type { Logger } from '../util/log.js';
 import { RateLimiter } from './rate-limiter.js';
 import { isExpired, nextAttemptAt } from './retry.js';
 import { queueSettings, type QueueSettings } from './settings.js';
+import { replyActions } from './reply-patterns.js';
 
 /** One connection's worth of delivery to one queue: opened once, used for several batches, closed when idle. */
 export interface DeliverySession {
@@ -81,6 +82,10 @@ export interface QueueRuntime {
   /** Why the queue is not sending right now, for `show queue`. */
   limitedBy?: string;
   lastError?: string;
+  /** `defer-queue` from an smtp-pattern-list rule: no attempt before this time. */
+  deferredUntil?: number;
+  /** Pending return to normal mode (backoff-to-normal-after). */
+  normalTimer?: NodeJS.Timeout;
 }
 
 export class QueueManager {
@@ -158,9 +163,24 @@ export class QueueManager {
     const conn = mode === 'backoff' ? (s.backoff.maxConnectRate ?? s.maxConnectRate) : s.maxConnectRate;
     rt.msgRate.setRate(msg);
     rt.connectRate.setRate(conn);
+    if (rt.normalTimer) clearTimeout(rt.normalTimer);
+    rt.normalTimer = undefined;
     this.o.log.info('queue mode set', { queue, mode });
     this.kick();
     return true;
+  }
+
+  /** Backoff mode with an automatic return to normal after `ms` (Infinity: stays until told). */
+  #backoff(queue: string, ms: number, why: string): void {
+    const rt = this.#runtime.get(queue);
+    if (rt?.mode !== 'backoff') this.setMode(queue, 'backoff');
+    const state = this.#runtime.get(queue)!;
+    this.o.log.warn('queue in backoff mode', { queue, why });
+    if (Number.isFinite(ms)) {
+      if (state.normalTimer) clearTimeout(state.normalTimer);
+      state.normalTimer = setTimeout(() => this.setMode(queue, 'normal'), ms);
+      state.normalTimer.unref();
+    }
   }
 
   get activeSessions(): number {
@@ -207,6 +227,10 @@ export class QueueManager {
     for (const { q, s } of ordered) {
       if (this.#total >= totalMax) break;
       const rt = this.#state(q, s);
+      if (rt.deferredUntil !== undefined && rt.deferredUntil > now) {
+        rt.limitedBy = `deferred by smtp-pattern-list until ${new Date(rt.deferredUntil).toISOString()}`;
+        continue;
+      }
       const max = rt.mode === 'backoff' ? s.backoff.maxSmtpOut : s.maxSmtpOut;
       if (rt.sessions >= max) {
         rt.limitedBy = `max-smtp-out reached (${max})`;
@@ -290,6 +314,7 @@ export class QueueManager {
     const byId = new Map(outcomes.map((o) => [o.recipientId, o]));
     const out: Outcome[] = [];
     const decisions: OutcomeDecision[] = [];
+    let bounceQueue: string | undefined;
     for (const m of batch) {
       for (const r of m.recipients) {
         const o = byId.get(r.id);
@@ -303,6 +328,19 @@ export class QueueManager {
           continue;
         }
         const reply = `${o.reply.code}${o.reply.enhanced ? ' ' + o.reply.enhanced : ''} ${o.reply.text}`;
+        const actions = replyActions(this.o.resolver().config, s.smtpPatternList, o.reply);
+        if (actions) {
+          if (actions.mode === 'backoff') this.#backoff(queue, actions.backoffToNormalAfterMs ?? s.backoff.toNormalAfterMs, actions.rule);
+          else if (actions.mode === 'normal' && rt.mode !== 'normal') this.setMode(queue, 'normal');
+          if (actions.deferQueue) rt.deferredUntil = nextAttemptAt(now, m.envelope.arrivedAt, r.attempts + 1, 'transient', s, rt.mode === 'backoff');
+          if (actions.bounceQueue) bounceQueue = reply;
+          if (actions.ignored) this.o.log.info('smtp-pattern-list actions not acted on', { queue, actions: actions.ignored });
+          if (actions.bounceRcpt && o.kind === 'deferred') {
+            decide('bounced', reply);
+            continue;
+          }
+        }
+        if (o.kind === 'delivered' && rt.mode === 'backoff' && s.backoff.toNormalAfterDelivery) this.setMode(queue, 'normal');
         switch (o.kind) {
           case 'delivered':
           case 'bounced':
@@ -329,6 +367,11 @@ export class QueueManager {
       }
     }
     await this.o.spool.recordOutcomes(out);
+    if (bounceQueue) {
+      // smtp-pattern-list `bounce-queue`: the remote said this queue's mail will never be taken.
+      const n = await this.o.spool.deleteQueue(queue, { bounce: true, reply: bounceQueue });
+      this.o.log.warn('queue bounced by smtp-pattern-list', { queue, recipients: n, reply: bounceQueue.slice(0, 200) });
+    }
     for (const o of outcomes) {
       this.o.log.info('delivery', { queue, rcpt: o.recipientId, kind: o.kind, scope: o.scope, reply: `${o.reply.code} ${o.reply.text}`.slice(0, 300), mta: o.reply.mta });
     }

@@ -43,7 +43,16 @@ export interface QueueSettings {
   readonly smtp421MeansMxUnavailable: boolean;
   readonly mxConnectionAttempts: number;
   readonly bounceUpon5xxGreeting: boolean;
-  readonly backoff: { readonly maxMsgRate?: RateValue; readonly maxConnectRate?: RateValue; readonly maxSmtpOut: number; readonly retryAfter: readonly number[] };
+  readonly backoff: {
+    readonly maxMsgRate?: RateValue;
+    readonly maxConnectRate?: RateValue;
+    readonly maxSmtpOut: number;
+    readonly retryAfter: readonly number[];
+    /** `backoff-to-normal-after` (never by default). */
+    readonly toNormalAfterMs: number;
+    /** `backoff-to-normal-after-delivery`: the first delivery ends backoff mode. */
+    readonly toNormalAfterDelivery: boolean;
+  };
   readonly smtpPatternList?: string;
 }
 
@@ -113,6 +122,8 @@ export function queueSettings(r: ConfigResolver, domain: string, vmta: string | 
       ...(get<RateValue>('backoff-max-connect-rate') ? { maxConnectRate: get<RateValue>('backoff-max-connect-rate')! } : {}),
       maxSmtpOut: num('backoff-max-smtp-out', 20),
       retryAfter: durations('backoff-retry-after', [60 * MIN]),
+      toNormalAfterMs: num('backoff-to-normal-after', Infinity),
+      toNormalAfterDelivery: bool('backoff-to-normal-after-delivery', false),
     },
     ...(patterns ? { smtpPatternList: patterns } : {}),
   };

@@ -109,7 +109,7 @@ export const BLOCK_DIRECTIVES: readonly Spec[] = [
     type: 'pattern-rule',
     repeatable: true,
     area: 'patterns',
-    status: 'recognised',
+    status: 'implemented',
     doc: '`/re/ ACTION…` on a remote reply: `mode=backoff|normal`, `bounce-queue`, `bounce-rcpt`, `defer-queue`, `disable-source-ip`…',
   },
 

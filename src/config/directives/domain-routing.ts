@@ -137,7 +137,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'word',
     area: 'backoff',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Applies `<smtp-pattern-list NAME>` reply rules (which may switch the queue to backoff) to this domain.',
   },
   {
@@ -145,7 +145,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'rate',
     area: 'backoff',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Message rate in backoff mode; falls back to `max-msg-rate`.',
   },
   {
@@ -153,7 +153,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'rate',
     area: 'backoff',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Connection rate in backoff mode; falls back to `max-connect-rate`.',
   },
   {
@@ -170,7 +170,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     type: 'int',
     default: '20',
     area: 'backoff',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Simultaneous connections in backoff mode.',
   },
   {
@@ -179,7 +179,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     type: 'duration-list',
     default: '1h',
     area: 'backoff',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Retry interval(s) in backoff mode.',
   },
   {
@@ -188,7 +188,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     type: 'duration',
     default: 'never',
     area: 'backoff',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Time in backoff after which the queue returns to normal mode by itself.',
   },
   {
@@ -197,7 +197,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     type: 'bool',
     default: 'false',
     area: 'backoff',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Returns the queue to normal mode after its first successful delivery.',
   },
   {
