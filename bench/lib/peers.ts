@@ -2,14 +2,16 @@
  * bench/lib/peers.ts — the peers a benchmark measures Petrel against, all on
  * loopback and stopped by PID: Petrel itself (a child process with a durable
  * spool), Postfix's smtp-sink (the protocol's ceiling here), and a private
- * Postfix instance (accept-and-hold, or relay to a sink), configured the way
- * shared/reference/baselines.md describes.
+ * Postfix instance (accept-and-hold, or relay to a sink; set up by
+ * test/harness/postfix.ts), configured the way shared/reference/baselines.md
+ * describes.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startPrivatePostfix } from '../../test/harness/postfix.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -122,85 +124,21 @@ export function havePostfix(): boolean {
 
 /** A private Postfix instance (config and queue under `dir`, which must not be in world-writable /tmp). */
 export async function startPostfix(dir: string, mode: { kind: 'hold' } | { kind: 'relay'; sinkPort: number }): Promise<Peer> {
-  const port = await freePort();
-  const etc = path.join(dir, 'etc');
-  const queue = path.join(dir, 'queue');
-  const data = path.join(dir, 'data');
-  fs.mkdirSync(etc, { recursive: true });
-  fs.mkdirSync(queue, { recursive: true });
-  fs.mkdirSync(data, { recursive: true });
-  spawnSync('chown', ['-R', 'postfix', data]);
-  const main = [
-    'compatibility_level = 3.6',
-    `queue_directory = ${queue}`,
-    `data_directory = ${data}`,
-    'command_directory = /usr/sbin',
-    'daemon_directory = /usr/lib/postfix/sbin',
-    'mail_owner = postfix',
-    'setgid_group = postdrop',
-    'inet_interfaces = 127.0.0.1',
-    'inet_protocols = ipv4',
-    'mynetworks = 127.0.0.0/8',
-    'mydestination =',
-    'relay_domains =',
-    'myhostname = bench-postfix.localhost',
-    mode.kind === 'relay' ? `relayhost = [127.0.0.1]:${mode.sinkPort}` : 'relayhost =',
-    'smtp_dns_support_level = disabled',
-    'disable_dns_lookups = yes',
-    'smtp_host_lookup = native',
-    'smtpd_peername_lookup = no',
-    `maillog_file = ${path.join(dir, 'maillog')}`,
-    `maillog_file_prefixes = ${dir}`,
-    'smtpd_recipient_restrictions = permit_mynetworks, reject',
-    'biff = no',
-    '',
-  ].join('\n');
-  fs.writeFileSync(path.join(etc, 'main.cf'), main);
-  const hold = mode.kind === 'hold' ? ' -o smtpd_client_restrictions=static:HOLD' : '';
-  const master = [
-    `127.0.0.1:${port} inet n - n - - smtpd${hold}`,
-    'pickup    unix  n       -       n       60      1       pickup',
-    'cleanup   unix  n       -       n       -       0       cleanup',
-    'qmgr      unix  n       -       n       300     1       qmgr',
-    'tlsmgr    unix  -       -       n       1000?   1       tlsmgr',
-    'rewrite   unix  -       -       n       -       -       trivial-rewrite',
-    'bounce    unix  -       -       n       -       0       bounce',
-    'defer     unix  -       -       n       -       0       bounce',
-    'trace     unix  -       -       n       -       0       bounce',
-    'verify    unix  -       -       n       -       1       verify',
-    'flush     unix  n       -       n       1000?   0       flush',
-    'proxymap  unix  -       -       n       -       -       proxymap',
-    'smtp      unix  -       -       n       -       -       smtp',
-    'relay     unix  -       -       n       -       -       smtp',
-    'showq     unix  n       -       n       -       -       showq',
-    'error     unix  -       -       n       -       -       error',
-    'retry     unix  -       -       n       -       -       error',
-    'discard   unix  -       -       n       -       -       discard',
-    'local     unix  -       n       n       -       -       local',
-    'anvil     unix  -       -       n       -       1       anvil',
-    'scache    unix  -       -       n       -       1       scache',
-    'postlog   unix-dgram n  -       n       -       1       postlogd',
-    '',
-  ].join('\n');
-  fs.writeFileSync(path.join(etc, 'master.cf'), master);
-  const run = (args: string[]): void => {
-    const r = spawnSync('postfix', ['-c', etc, ...args], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`postfix ${args.join(' ')} failed: ${r.stderr}`);
-  };
-  spawnSync('postfix', ['-c', etc, 'set-permissions'], { stdio: 'ignore' });
-  run(['start']);
-  await waitPort(port);
-  const pid = Number(fs.readFileSync(path.join(queue, 'pid', 'master.pid'), 'utf8').trim());
+  const pf = await startPrivatePostfix({
+    dir,
+    listen: [{ host: '127.0.0.1', port: await freePort(), smtpdOptions: mode.kind === 'hold' ? ['smtpd_client_restrictions=static:HOLD'] : [] }],
+    main: {
+      myhostname: 'bench-postfix.localhost',
+      relayhost: mode.kind === 'relay' ? `[127.0.0.1]:${mode.sinkPort}` : '',
+    },
+  });
   return {
     name: mode.kind === 'hold' ? 'postfix-accept' : 'postfix-relay',
-    port,
-    pid,
+    port: pf.port,
+    pid: pf.pid,
     tree: true,
-    reset: () => void spawnSync('postsuper', ['-c', etc, '-d', 'ALL'], { stdio: 'ignore' }),
-    stop: async () => {
-      spawnSync('postfix', ['-c', etc, 'stop'], { stdio: 'ignore' });
-      for (let i = 0; i < 100 && fs.existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 50));
-    },
+    reset: () => pf.postsuper(['-d', 'ALL']),
+    stop: () => pf.stop(),
   };
 }
 

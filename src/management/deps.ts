@@ -73,6 +73,9 @@ export interface QueueControl {
   readonly activeSessions?: number;
   /** `set queue --mode=…`; absent until the queue manager supports it (the API answers 501). */
   setMode?(queue: string, mode: 'normal' | 'backoff'): boolean | void;
+  /** `pause job ID` / `resume job ID`: hold back one job's recipients. */
+  pauseJob?(jobId: string): void;
+  resumeJob?(jobId: string): boolean;
 }
 
 export interface ManagementDeps {

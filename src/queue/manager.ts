@@ -27,6 +27,8 @@ import type { Spool } from '../spool/spool.js';
 import type { LeasedMessage, Outcome, RecipientInfo } from '../spool/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { RateLimiter } from './rate-limiter.js';
 import { isExpired, nextAttemptAt } from './retry.js';
 import { queueSettings, type QueueSettings } from './settings.js';
@@ -88,6 +90,9 @@ export interface QueueRuntime {
   normalTimer?: NodeJS.Timeout;
 }
 
+/** How long a paused job's recipients wait before their queue looks at them again. */
+const JOB_HOLD_MS = 30_000;
+
 export class QueueManager {
   #runtime = new Map<string, QueueRuntime>();
   #settings = new Map<string, QueueSettings>();
@@ -98,6 +103,8 @@ export class QueueManager {
   #again = false;
   #stopped = true;
   #workers = new Set<Promise<void>>();
+  /** `pmta pause job ID`: messages of these jobs are held back (persisted in the spool directory). */
+  #pausedJobs = new Set<string>();
   /** Sessions kept open by connection-idle-timeout, waiting for new mail. */
   #idle = new Set<() => void>();
   #rr = 0;
@@ -106,6 +113,12 @@ export class QueueManager {
 
   start(): void {
     this.#stopped = false;
+    try {
+      const saved = JSON.parse(fs.readFileSync(this.#jobsFile, 'utf8')) as unknown;
+      if (Array.isArray(saved)) for (const j of saved) if (typeof j === 'string') this.#pausedJobs.add(j);
+    } catch {
+      // No paused jobs yet.
+    }
     const tick = this.o.tickMs ?? 1000;
     this.#timer = setInterval(() => this.kick(), tick);
     this.#timer.unref();
@@ -148,6 +161,44 @@ export class QueueManager {
 
   runtime(queue: string): QueueRuntime | undefined {
     return this.#runtime.get(queue);
+  }
+
+  get #jobsFile(): string {
+    return path.join(this.o.spool.path, 'paused-jobs.json');
+  }
+
+  /** Job ids currently paused. */
+  pausedJobs(): string[] {
+    return [...this.#pausedJobs];
+  }
+
+  /**
+   * `petrel pause job ID` (pmta's): the job's recipients stay queued (a batch
+   * that leases them puts them back for later) until `resumeJob`. Persisted,
+   * so a restart keeps the pause. Mail of other jobs in the same queues flows on.
+   */
+  pauseJob(jobId: string): void {
+    this.#pausedJobs.add(jobId);
+    this.#saveJobs();
+    this.o.log.info('job paused', { job: jobId });
+  }
+
+  resumeJob(jobId: string): boolean {
+    const had = this.#pausedJobs.delete(jobId);
+    this.#saveJobs();
+    if (had) {
+      // Recipients held back wait for their hold time: make every queue due now so they go at once.
+      for (const q of this.o.spool.queueNames()) this.o.spool.scheduleNow(q);
+      this.o.log.info('job resumed', { job: jobId });
+      this.kick();
+    }
+    return had;
+  }
+
+  #saveJobs(): void {
+    const tmp = `${this.#jobsFile}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify([...this.#pausedJobs]));
+    fs.renameSync(tmp, this.#jobsFile);
   }
 
   /**
@@ -268,7 +319,8 @@ export class QueueManager {
           rt.limitedBy = 'max-msg-rate reached';
           return;
         }
-        const batch = await this.o.spool.takeBatch(queue, allowed, { now: this.o.clock.now() });
+        let batch = await this.o.spool.takeBatch(queue, allowed, { now: this.o.clock.now() });
+        if (this.#pausedJobs.size > 0) batch = this.#holdPausedJobs(batch);
         if (batch.length === 0) {
           // connection-idle-timeout: keep a usable connection a while for mail that is about to arrive.
           if (session?.usable && s.connectionIdleTimeoutMs > 0 && (await this.#waitForMail(s.connectionIdleTimeoutMs))) continue;
@@ -291,6 +343,17 @@ export class QueueManager {
     } finally {
       await session?.close().catch(() => undefined);
     }
+  }
+
+  /** Puts the recipients of paused jobs back in the queue for a while; returns the rest. */
+  #holdPausedJobs(batch: LeasedMessage[]): LeasedMessage[] {
+    const held = batch.filter((m) => m.envelope.jobId !== undefined && this.#pausedJobs.has(m.envelope.jobId));
+    if (held.length === 0) return batch;
+    this.o.spool.release(
+      held.flatMap((m) => m.recipients.map((r) => r.id)),
+      this.o.clock.now() + JOB_HOLD_MS,
+    );
+    return batch.filter((m) => !held.includes(m));
   }
 
   /** Resolves true when new work may be there (kick), false after `ms` or at stop. */

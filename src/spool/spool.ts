@@ -272,14 +272,14 @@ export class Spool implements WriterHost {
     return n;
   }
 
-  /** Puts in-flight recipients back in their queue, due now, without counting an attempt. */
-  release(recipientIds: readonly string[]): void {
+  /** Puts in-flight recipients back in their queue, due now (or at `dueAt`), without counting an attempt. */
+  release(recipientIds: readonly string[], dueAt?: number): void {
     this.#assertOpen();
     const at = this.#clock.now();
     for (const rid of recipientIds) {
       const r = this.#slotOfRecipient(rid);
       if (this.#index.rState[r] !== ST.IN_FLIGHT) throw new SpoolError('BAD_STATE', `${rid} is not in flight`);
-      this.#requeue(r, at);
+      this.#requeue(r, dueAt ?? at);
       this.#emitRecipient('released', r, at);
     }
   }

@@ -11,11 +11,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { ROOT, freePort, startPetrel, type RunningPetrel } from '../harness/petrel.js';
+import { freePort, startPetrel, type RunningPetrel } from '../harness/petrel.js';
+import { startPrivatePostfix, testDir, type PrivatePostfix } from '../harness/postfix.js';
 import { SmtpTestClient, text } from '../harness/smtp-client.js';
 import { INTEROP_CONFIG, headerOf, requireTool } from './config.js';
 
@@ -24,20 +22,7 @@ const POSTFIX_NAME = 'pf.petrel.test';
 let petrel: RunningPetrel;
 let postfix: PrivatePostfix | undefined;
 
-interface PrivatePostfix {
-  readonly dir: string;
-  readonly etc: string;
-  readonly port: number;
-  readonly maillog: string;
-  stop(): Promise<void>;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function postfixCmd(etc: string, args: readonly string[]): { status: number | null; out: string } {
-  const r = spawnSync('postfix', ['-c', etc, ...args], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-}
 
 async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const attempts = Math.ceil(timeoutMs / 100);
@@ -49,126 +34,20 @@ async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T |
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** Postfix on 127.0.0.1:<free port>, relaying everything to `[127.0.0.1]:relayPort`. */
+/** Postfix on 127.0.0.1:<free port>, relaying everything to `[127.0.0.1]:relayPort` with opportunistic TLS. */
 async function startPostfix(relayPort: number): Promise<PrivatePostfix> {
-  // Not under /tmp (world-writable: Postfix refuses it); 0755 so the postfix user can reach its queue.
-  const base = path.join(ROOT, '.test-tmp');
-  const dir = path.join(base, `postfix-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-  fs.chmodSync(dir, 0o755);
-  const etc = path.join(dir, 'etc');
-  const queue = path.join(dir, 'queue');
-  const data = path.join(dir, 'data');
-  for (const d of [etc, queue, data]) fs.mkdirSync(d, { mode: 0o755 });
-  spawnSync('chown', ['-R', 'postfix', data], { timeout: 10_000, stdio: 'ignore' });
-  const port = await freePort();
-  const maillog = path.join(dir, 'maillog');
-  fs.writeFileSync(
-    path.join(etc, 'main.cf'),
-    [
-      'compatibility_level = 3.6',
-      `queue_directory = ${queue}`,
-      `data_directory = ${data}`,
-      'command_directory = /usr/sbin',
-      'daemon_directory = /usr/lib/postfix/sbin',
-      'mail_owner = postfix',
-      'setgid_group = postdrop',
-      'inet_interfaces = 127.0.0.1',
-      'inet_protocols = ipv4',
-      'mynetworks = 127.0.0.0/8',
-      'mydestination =',
-      'relay_domains =',
-      'local_recipient_maps =',
-      `myhostname = ${POSTFIX_NAME}`,
-      'mydomain = petrel.test',
-      `relayhost = [127.0.0.1]:${relayPort}`,
-      'smtp_tls_security_level = may',
-      'smtp_tls_loglevel = 1',
-      'smtp_dns_support_level = disabled',
-      'disable_dns_lookups = yes',
-      'smtp_host_lookup = native',
-      'smtpd_peername_lookup = no',
-      `maillog_file = ${maillog}`,
-      `maillog_file_prefixes = ${dir}`,
-      'smtpd_recipient_restrictions = permit_mynetworks, reject',
-      'biff = no',
-      // A test run must never leave mail waiting for hours.
-      'maximal_queue_lifetime = 1h',
-      'bounce_queue_lifetime = 1h',
-      '',
-    ].join('\n'),
-  );
-  fs.writeFileSync(
-    path.join(etc, 'master.cf'),
-    [
-      `127.0.0.1:${port} inet n - n - - smtpd`,
-      'pickup    unix  n       -       n       60      1       pickup',
-      'cleanup   unix  n       -       n       -       0       cleanup',
-      'qmgr      unix  n       -       n       300     1       qmgr',
-      'tlsmgr    unix  -       -       n       1000?   1       tlsmgr',
-      'rewrite   unix  -       -       n       -       -       trivial-rewrite',
-      'bounce    unix  -       -       n       -       0       bounce',
-      'defer     unix  -       -       n       -       0       bounce',
-      'trace     unix  -       -       n       -       0       bounce',
-      'verify    unix  -       -       n       -       1       verify',
-      'flush     unix  n       -       n       1000?   0       flush',
-      'proxymap  unix  -       -       n       -       -       proxymap',
-      'smtp      unix  -       -       n       -       -       smtp',
-      'relay     unix  -       -       n       -       -       smtp',
-      'showq     unix  n       -       n       -       -       showq',
-      'error     unix  -       -       n       -       -       error',
-      'retry     unix  -       -       n       -       -       error',
-      'discard   unix  -       -       n       -       -       discard',
-      'local     unix  -       n       n       -       -       local',
-      'anvil     unix  -       -       n       -       1       anvil',
-      'scache    unix  -       -       n       -       1       scache',
-      'postlog   unix-dgram n  -       n       -       1       postlogd',
-      '',
-    ].join('\n'),
-  );
-  const removeDir = (): void => {
-    fs.rmSync(dir, { recursive: true, force: true });
-    try {
-      fs.rmdirSync(base); // only when no other test still uses it
-    } catch {
-      /* not empty */
-    }
-  };
-  postfixCmd(etc, ['set-permissions']);
-  const started = postfixCmd(etc, ['start']);
-  if (started.status !== 0) {
-    postfixCmd(etc, ['stop']);
-    removeDir();
-    throw new Error(`postfix -c ${etc} start failed: ${started.out}`);
-  }
-  const pidFile = path.join(queue, 'pid', 'master.pid');
-  let pid = 0;
-  const stop = async (): Promise<void> => {
-    postfixCmd(etc, ['stop']);
-    for (let i = 0; i < 200 && pid > 0 && fs.existsSync(`/proc/${pid}`); i++) await sleep(50);
-    removeDir();
-  };
-  try {
-    pid = await waitFor('Postfix master.pid', () => {
-      const n = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) : NaN;
-      return Number.isInteger(n) && n > 0 ? n : undefined;
-    });
-    // Ready when its smtpd greets.
-    await waitFor('Postfix to greet', async () => {
-      try {
-        const c = await SmtpTestClient.connect(port);
-        const g = await c.read();
-        c.close();
-        return g?.code === 220 ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    });
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { dir, etc, port, maillog, stop };
+  return startPrivatePostfix({
+    dir: testDir('postfix'),
+    listen: [{ host: '127.0.0.1', port: await freePort() }],
+    main: {
+      local_recipient_maps: '',
+      myhostname: POSTFIX_NAME,
+      mydomain: 'petrel.test',
+      relayhost: `[127.0.0.1]:${relayPort}`,
+      smtp_tls_security_level: 'may',
+      smtp_tls_loglevel: '1',
+    },
+  });
 }
 
 before(async () => {
@@ -204,7 +83,7 @@ describe('Postfix relaying into Petrel', () => {
 
     // Postfix delivers on its own schedule: wait (bounded) for Petrel's spool to hold it.
     await waitFor('the message in Petrel', () => (petrel.mta.spool.stats().messages > before ? true : undefined), 60_000).catch((e: Error) => {
-      const log = fs.existsSync(pf.maillog) ? fs.readFileSync(pf.maillog, 'utf8') : '(no maillog)';
+      const log = pf.readLog() || '(no maillog)';
       throw new Error(`${e.message}\nPostfix maillog:\n${log}`);
     });
     const ids = petrel.mta.spool.listMessages();
@@ -228,11 +107,9 @@ describe('Postfix relaying into Petrel', () => {
 
     // Postfix's view: TLS to Petrel, and Petrel's queue id in the 250 reply.
     const line = await waitFor('Postfix to log the delivery', () => {
-      const log = fs.existsSync(pf.maillog) ? fs.readFileSync(pf.maillog, 'utf8') : '';
-      return log.split('\n').find((l) => l.includes('status=sent') && l.includes(`queued as ${id}`));
+      return pf.readLog().split('\n').find((l) => l.includes('status=sent') && l.includes(`queued as ${id}`));
     });
     assert.match(line, /relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+/);
-    const log = fs.readFileSync(pf.maillog, 'utf8');
-    assert.match(log, /TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:\d+: TLSv1\.[23] with cipher/);
+    assert.match(pf.readLog(), /TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:\d+: TLSv1\.[23] with cipher/);
   });
 });

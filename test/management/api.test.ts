@@ -274,12 +274,12 @@ test('DELETE queue (?bounce) and DELETE message; 404 afterwards', async () => {
   assert.equal((await get(`/api/v1/messages/${id}`)).status, 404);
 });
 
-test('POST jobs/:id/pause|resume: 501 with a reason', async () => {
+test('POST jobs/:id/pause|resume: 501 with a reason when the queue manager cannot hold jobs', async () => {
   for (const a of ['pause', 'resume']) {
     const r = await post(`/api/v1/jobs/campaign-7/${a}`);
     assert.equal(r.status, 501);
     assert.equal(r.json().error.code, 'NOT_IMPLEMENTED');
-    assert.match(r.json().error.message, /not supported yet/);
+    assert.match(r.json().error.message, /no job to hold back/);
   }
   assert.equal((await post('/api/v1/jobs/x/stop')).status, 400);
 });

@@ -19,6 +19,7 @@ http-mgmt-port {{PORT2}}
 http-access 127.0.0.1 admin
 <source 127.0.0.1>
     always-allow-relaying yes
+    process-x-job yes
 </source>
 <domain *>
     smtp-hosts [127.0.0.1]:9
@@ -72,6 +73,37 @@ http-access 127.0.0.1 admin
     assert.match(metrics, /^petrel_spool_commit_seconds_total \d/m, 'spool commit latency');
     assert.match(metrics, /^petrel_inbound_sessions_total [1-9]/m, 'inbound sessions counted');
     assert.match(metrics, /^petrel_inbound_tls_sessions_total 0/m, 'none of them used TLS');
+
+    // pause job: a message of the paused job is held back (no attempt) while other mail is tried.
+    assert.equal((await fetch(`${api}/jobs/campaign-9/pause`, { method: 'POST' })).status, 200);
+    const send = async (rcpt: string, job?: string): Promise<string> => {
+      const s = await SmtpTestClient.connect(p.port);
+      await s.read();
+      await s.cmd('EHLO x');
+      await s.cmd('MAIL FROM:<a@petrel.test>');
+      await s.cmd(`RCPT TO:<${rcpt}>`);
+      await s.cmd('DATA');
+      s.write(`${job ? `X-Job: ${job}\r\n` : ''}Subject: job\r\n\r\nx\r\n.\r\n`);
+      const r = await s.read();
+      s.close();
+      return /queued as (\S+)/.exec(r!.lines[0]!)![1]!;
+    };
+    const held = await send('r@jobs.example', 'campaign-9');
+    const free = await send('r2@jobs2.example');
+    const attempts = async (id: string): Promise<number> => (await p.mta.spool.getMessage(id))?.recipients[0]?.attempts ?? -1;
+    const endFree = Date.now() + 10_000;
+    while ((await attempts(free)) < 1) {
+      if (Date.now() > endFree) throw new Error('the other message was not tried');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await attempts(held), 0, 'the paused job was not tried');
+    assert.equal((await fetch(`${api}/jobs/campaign-9/resume`, { method: 'POST' })).status, 200);
+    const endHeld = Date.now() + 10_000;
+    while ((await attempts(held)) < 1) {
+      if (Date.now() > endHeld) throw new Error('the resumed job was not tried');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal((await fetch(`${api}/jobs/campaign-9/resume`, { method: 'POST' })).status, 404, 'not paused any more');
 
     // The suppression list through the CLI (a real child process) and the API.
     // Asynchronously: the API server runs in this very process, so a synchronous spawn would deadlock it.
