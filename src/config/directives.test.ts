@@ -341,6 +341,7 @@ test('only what Petrel acts on is marked implemented', () => {
     'suppress-upon-bounce-categories@global',
     'suppress-upon-complaint@global',
     'sync@acct-file',
+    'tls-verify-certificate@domain',
     'total-max-smtp-in@global',
     'total-max-smtp-out@global',
     'type@domain',

@@ -238,7 +238,7 @@ export class SmtpDeliverySession implements DeliverySession {
   /** The TLS policy for one MX host: the queue's settings, tightened by MTA-STS and DANE. */
   async #tlsFor(host: ResolvedMxHost): Promise<{ tls: ClientTlsOptions } | { fail: RemoteReply }> {
     let mode = this.s.tlsMode;
-    let verify: TlsVerify = 'none';
+    let verify: TlsVerify = this.s.tlsVerify && mode !== 'none' ? 'ca' : 'none';
     if (this.s.useMtaSts && this.d.mtaSts) {
       const policy = await this.d.mtaSts.policyFor(this.s.domain);
       if (policy && policy.mode === 'enforce') {

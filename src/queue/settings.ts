@@ -37,6 +37,8 @@ export interface QueueSettings {
   readonly tlsMode: TlsMode;
   readonly useDane: boolean;
   readonly useMtaSts: boolean;
+  /** `tls-verify-certificate` (extension): judge the MX certificate by the CA store and its name. */
+  readonly tlsVerify: boolean;
   readonly timeouts: { readonly connect: number; readonly greeting: number; readonly command: number; readonly dataSend: number; readonly dataTermination: number };
   readonly auth?: { readonly username: string; readonly password: string; readonly allowPlainWithoutTls: boolean };
   readonly ignore: { readonly pipelining: boolean; readonly chunking: boolean; readonly dsn: boolean; readonly eightBitMime: boolean };
@@ -105,6 +107,7 @@ export function queueSettings(r: ConfigResolver, domain: string, vmta: string | 
     tlsMode: requireTls ? 'required' : useTls ? 'opportunistic' : 'none',
     useDane: bool('use-dane', false),
     useMtaSts: bool('use-mta-sts', false),
+    tlsVerify: bool('tls-verify-certificate', false),
     timeouts: {
       connect: num('connect-timeout', 2 * MIN),
       greeting: num('smtp-greeting-timeout', 5 * MIN),

@@ -56,6 +56,7 @@ before(async () => {
   mx('plainopp.example.test', 'plain.tls.test');
   mx('tlsreq.example.test', 'mail.example.test');
   mx('tlsopp.example.test', 'mail.example.test');
+  mx('tlsverify.example.test', 'mail.example.test');
   // DANE: MX, address and TLSA all DNSSEC-authenticated (AD bit from the trusted resolver).
   for (const [domain, host, address, data] of [
     ['dane.example.test', 'mx.dane.example.test', '127.0.0.4', spkiSha256(MAIL_PEM)],
@@ -83,6 +84,10 @@ smtp-listener 127.0.0.1:{{PORT}}
 </domain>
 <domain plainopp.example.test>
     use-starttls yes
+</domain>
+<domain tlsverify.example.test>
+    require-starttls yes
+    tls-verify-certificate yes
 </domain>
 <domain tlsopp.example.test>
     use-starttls yes
@@ -131,6 +136,15 @@ test('require-starttls to a server with STARTTLS: delivered over TLS', async () 
   const conn = secure.connections.find((c) => c.commands.some((l) => l.includes('accept-2@tlsreq.example.test')))!;
   assert.match(conn.tls?.protocol ?? '', /^TLSv1\.[23]$/);
   assert.equal(conn.commands.filter((l) => /^MAIL /i.test(l)).length, 1);
+});
+
+test('tls-verify-certificate: a certificate the CA store does not trust defers, nothing sent', async () => {
+  const before = secure.messages.length;
+  const m = await submit(petrel.port, FROM, ['accept-v@tlsverify.example.test']);
+  const e = await out.outcome(m.rids[0]!);
+  assert.equal(e.type, 'deferred');
+  assert.match(e.reply ?? '', /certificate|verif/i);
+  assert.equal(secure.messages.length, before, 'nothing delivered to an unverified MX');
 });
 
 test('use-starttls: TLS when the server offers it, clear when it does not', async () => {

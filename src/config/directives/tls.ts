@@ -139,6 +139,16 @@ export const TLS_DIRECTIVES: readonly Spec[] = [
     doc: 'Applies the recipient domain\'s MTA-STS policy (RFC 8461): in enforce mode, TLS to a listed MX is required.',
   },
   {
+    name: 'tls-verify-certificate',
+    scopes: ['domain'],
+    type: 'bool',
+    default: 'no',
+    extension: true,
+    area: 'tls',
+    status: 'implemented',
+    doc: 'Checks the MX certificate against the system CA store and the MX host name when TLS is used (with `require-starttls yes`, a failed check defers instead of delivering); off by default, as opportunistic SMTP TLS is.',
+  },
+  {
     name: 'log-tls',
     scopes: ['domain'],
     type: 'bool',
