@@ -250,20 +250,26 @@ after(() => {
 });
 
 async function startSink(flags: string[]): Promise<number> {
-  const port = await freePort();
-  const child = spawn('/usr/sbin/smtp-sink', [...flags, '-u', 'nobody', `127.0.0.1:${port}`, '100'], { stdio: 'ignore' });
-  sinks.push(child);
-  // Wait until it listens (bounded).
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
+  // A port found free can be taken again before smtp-sink binds it (other test files run at the same time):
+  // when the sink exits at once, try another port.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const child = spawn('/usr/sbin/smtp-sink', [...flags, '-u', 'nobody', `127.0.0.1:${port}`, '100'], { stdio: 'ignore' });
+    sinks.push(child);
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    // Wait until it listens (bounded).
+    for (let i = 0; i < 200 && !exited; i++) {
+      const up = await new Promise<boolean>((resolve) => {
+        const s = net.connect({ host: '127.0.0.1', port }, () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.on('error', () => resolve(false));
       });
-      s.on('error', () => resolve(false));
-    });
-    if (up) return port;
-    await new Promise((r) => setTimeout(r, 50));
+      if (up) return port;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
   throw new Error('smtp-sink did not start');
 }
