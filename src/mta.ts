@@ -151,6 +151,7 @@ export class Mta {
     const log = opts.log ?? silentLogger;
     const clock = opts.clock ?? systemClock;
     const spool = await Spool.open({ ...spoolOptionsFrom(config), clock, logger: log });
+    let started: Mta | undefined;
     try {
       const limiters = new Map<string, AuthFailureLimiter>();
       const ctx = buildContext(config, spool, opts, log, clock, limiters);
@@ -162,12 +163,15 @@ export class Mta {
       mta.#accounting = accounting;
       mta.#dkim = DkimSigner.fromConfig(config, ctx.resolver);
       mta.#observeReceipts();
+      started = mta;
       await server.listen();
       if (!opts.noDelivery) mta.#startDelivery();
       await mta.#startManagement();
       return mta;
     } catch (e) {
-      await spool.close().catch(() => undefined);
+      // Undo whatever had started (listeners, delivery, accounting) before the spool goes.
+      if (started) await started.stop(0).catch(() => undefined);
+      else await spool.close().catch(() => undefined);
       if (isDkimConfigError(e)) throw new ConfigRefused([...res.diagnostics, dkimDiagnostic(e, opts.configFile)]);
       if (isAccountingError(e)) throw new ConfigRefused([...res.diagnostics, { severity: 'error', pos: { file: opts.configFile, line: 0, column: 0 }, message: `accounting: ${(e as Error).message}` }]);
       throw e;

@@ -39,6 +39,18 @@ export interface RunningPetrel {
 }
 
 export async function startPetrel(configText: string, opts: Partial<MtaOptions> & { files?: Record<string, string> } = {}): Promise<RunningPetrel> {
+  // A port found free may be taken by another test file before Petrel binds it: then try new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(configText, opts);
+    } catch (e) {
+      if (attempt < 4 && /EADDRINUSE/.test(String((e as Error)?.message))) continue;
+      throw e;
+    }
+  }
+}
+
+async function startOnce(configText: string, opts: Partial<MtaOptions> & { files?: Record<string, string> }): Promise<RunningPetrel> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-test-'));
   const ports: number[] = [];
   let text = configText.replace(/\{\{DIR\}\}/g, dir).replace(/\{\{TLS\}\}/g, TLS_DIR);
