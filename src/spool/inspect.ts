@@ -77,22 +77,7 @@ export async function leasedMessages(
     if (!x) continue;
     const { m, rs, id, meta } = x;
     const r0 = index.mRcptStart[m]!;
-    const recipients: RecipientInfo[] = rs.map((r) => {
-      const i = r - r0;
-      const rc = meta.env.recipients[i]!;
-      return {
-        id: recipientId(id, i),
-        index: i,
-        address: rc.address,
-        ...(rc.notify ? { notify: rc.notify } : {}),
-        ...(rc.orcpt !== undefined ? { orcpt: rc.orcpt } : {}),
-        queue: index.queues[index.rQueue[r]!]!.name,
-        state: 'in-flight',
-        attempts: index.rAttempts[r]!,
-        nextAttemptAt: undefined,
-        lastReply: undefined,
-      };
-    });
+    const recipients = rs.map((r) => recipientInfo(index, id, meta, r - r0, r, 'in-flight', undefined, undefined));
     out.push({ messageId: id, envelope: meta.env, size: index.mSize[m]!, recipients });
   }
   return out;
@@ -192,24 +177,39 @@ export async function messageInfo(log: SegmentLog, index: QueueIndex, m: number)
   const r0 = index.mRcptStart[m]!;
   const slots = meta.env.recipients.map((_, i) => r0 + i);
   const replies = await readReplies(log, index, slots);
-  const recipients: RecipientInfo[] = meta.env.recipients.map((rc, i) => {
+  const recipients = meta.env.recipients.map((_, i) => {
     const r = r0 + i;
     const code = index.rState[r]!;
     const state: RecipientState = code === ST.PENDING ? 'in-flight' : STATE_NAMES[code]!;
-    return {
-      id: recipientId(id, i),
-      index: i,
-      address: rc.address,
-      ...(rc.notify ? { notify: rc.notify } : {}),
-      ...(rc.orcpt !== undefined ? { orcpt: rc.orcpt } : {}),
-      queue: index.queues[index.rQueue[r]!]!.name,
-      state,
-      attempts: index.rAttempts[r]!,
-      nextAttemptAt: code === ST.QUEUED ? index.rDue[r] : undefined,
-      lastReply: replies[i],
-    };
+    return recipientInfo(index, id, meta, i, r, state, code === ST.QUEUED ? index.rDue[r] : undefined, replies[i]);
   });
   return { id, envelope: meta.env, size: index.mSize[m]!, recipients };
+}
+
+/** One recipient as the API and CLI show it: slot `r`, the message's `i`-th recipient. */
+function recipientInfo(
+  index: QueueIndex,
+  id: string,
+  meta: MessageMeta,
+  i: number,
+  r: number,
+  state: RecipientState,
+  nextAttemptAt: number | undefined,
+  lastReply: string | undefined,
+): RecipientInfo {
+  const rc = meta.env.recipients[i]!;
+  return {
+    id: recipientId(id, i),
+    index: i,
+    address: rc.address,
+    ...(rc.notify ? { notify: rc.notify } : {}),
+    ...(rc.orcpt !== undefined ? { orcpt: rc.orcpt } : {}),
+    queue: index.queues[index.rQueue[r]!]!.name,
+    state,
+    attempts: index.rAttempts[r]!,
+    nextAttemptAt,
+    lastReply,
+  };
 }
 
 /** Live message slots whose hash in `hashes` equals `fnv1a(value)` and whose envelope confirms it. */

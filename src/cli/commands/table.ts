@@ -9,6 +9,8 @@
  * Exports: `table`, `kv`, `n`, `age`, `bytes`, `when`, `clean`.
  */
 
+import { formatAge, groupThousands } from '../../util/format.js';
+
 export interface Col {
   readonly title: string;
   readonly right?: boolean;
@@ -37,19 +39,11 @@ export function kv(pairs: ReadonlyArray<readonly [string, unknown]>): string {
 }
 
 export function n(v: number | null | undefined): string {
-  return v === null || v === undefined ? '' : String(Math.round(v)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return v === null || v === undefined ? '' : groupThousands(v);
 }
 
 export function age(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined) return '';
-  let s = Math.max(0, Math.floor(seconds));
-  const d = Math.floor(s / 86400);
-  s -= d * 86400;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  return d > 0 ? `${d}d${h}h` : h > 0 ? `${h}h${m}m` : m > 0 ? `${m}m${s}s` : `${s}s`;
+  return seconds === null || seconds === undefined ? '' : formatAge(seconds);
 }
 
 export function bytes(v: number): string {

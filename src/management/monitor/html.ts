@@ -11,6 +11,8 @@
  * `LIMITED_COLUMNS`, `DOMAIN_COLUMNS`, `VMTA_COLUMNS`, `CHART`, `chartPoints`.
  */
 
+import { formatAge, groupThousands } from '../../util/format.js';
+
 const ESC: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** Escapes text for HTML content and quoted attribute values. */
@@ -29,7 +31,7 @@ export function fmt(v: unknown, f: Format): string {
   if (v === null || v === undefined) return '';
   switch (f) {
     case 'int':
-      return String(Math.round(Number(v))).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+      return groupThousands(Number(v));
     case 'bytes': {
       const n = Number(v);
       if (n < 1024) return `${n} B`;
@@ -37,16 +39,8 @@ export function fmt(v: unknown, f: Format): string {
       if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
       return `${(n / 1024 ** 3).toFixed(1)} GB`;
     }
-    case 'age': {
-      let s = Math.max(0, Math.floor(Number(v)));
-      const d = Math.floor(s / 86400);
-      s -= d * 86400;
-      const h = Math.floor(s / 3600);
-      s -= h * 3600;
-      const m = Math.floor(s / 60);
-      s -= m * 60;
-      return d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${s}s` : `${s}s`;
-    }
+    case 'age':
+      return formatAge(Number(v), ' ');
     case 'list':
       return Array.isArray(v) ? v.map(String).join(', ') : String(v);
     case 'bool':
