@@ -267,6 +267,7 @@ export class Mta {
         hostname: this.#ctx.hostname,
         suppression: this.#suppression,
         tlsShare: () => this.server.tlsShare(),
+        dnsStats: () => this.#mx?.stats(),
         retryNow: async (queue) => {
           const n = this.spool.scheduleNow(queue);
           this.#queues?.kick();

@@ -16,6 +16,9 @@
  *    `authenticated` (the AD bit of the answer).
  *  - `DnsError` (code: `DnsErrorCode`) — every failure that means "try later".
  *  - `parseServer(text)`, `systemServers()`, `isValidDnsName(name)`.
+ *  - `DnsQueryStats` — `DnsClient.stats`: questions by final outcome and the
+ *    wall time spent on them (for /metrics: a slow resolver delays every
+ *    first delivery to a domain).
  *
  * Invariants:
  *  - `query` resolves only with NOERROR or NXDOMAIN; every other outcome
@@ -32,6 +35,7 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { getServers } from 'node:dns';
 import { randomInt } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket, RecordType } from 'dns-packet';
 
@@ -114,10 +118,20 @@ function fmt(server: DnsServer): string {
   return net.isIPv6(server.host) ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
 }
 
+/** Questions asked since start, by final outcome, and the time they took (retries included). */
+export interface DnsQueryStats {
+  noerror: number;
+  nxdomain: number;
+  /** Rejected with a `DnsError` after every server and try. */
+  failed: number;
+  seconds: number;
+}
+
 export class DnsClient {
   readonly servers: readonly DnsServer[];
   readonly #timeoutMs: number;
   readonly #tries: number;
+  readonly #stats: DnsQueryStats = { noerror: 0, nxdomain: 0, failed: 0, seconds: 0 };
 
   constructor(opts: DnsClientOptions = {}) {
     const list = opts.servers && opts.servers.length > 0 ? opts.servers.map(parseServer) : systemServers();
@@ -134,11 +148,31 @@ export class DnsClient {
   async query(name: string, type: RecordType, opts: { dnssec?: boolean } = {}): Promise<DnsResponse> {
     const qname = name.replace(/\.$/, '');
     if (!isValidDnsName(qname)) throw new DnsError('BAD_NAME', `not a valid DNS name: '${name}'`);
+    const started = performance.now();
+    try {
+      const res = await this.#askAll(qname, type, opts.dnssec === true);
+      if (res.rcode === 3) this.#stats.nxdomain++;
+      else this.#stats.noerror++;
+      return res;
+    } catch (err) {
+      this.#stats.failed++;
+      throw err;
+    } finally {
+      this.#stats.seconds += (performance.now() - started) / 1000;
+    }
+  }
+
+  /** A copy of the counters since this client was made. */
+  get stats(): DnsQueryStats {
+    return { ...this.#stats };
+  }
+
+  async #askAll(qname: string, type: RecordType, dnssec: boolean): Promise<DnsResponse> {
     let last: DnsError = new DnsError('NO_SERVERS', 'no DNS servers configured');
     for (let round = 0; round < this.#tries; round++) {
       for (const server of this.servers) {
         try {
-          return await this.#ask(server, qname, type, opts.dnssec === true);
+          return await this.#ask(server, qname, type, dnssec);
         } catch (err) {
           last = err instanceof DnsError ? err : new DnsError('NETWORK', `${fmt(server)}: ${(err as Error).message}`);
           if (last.code === 'BAD_NAME') throw last;

@@ -55,6 +55,7 @@ import type { Clock } from '../util/clock.js';
 import type { HostRoute } from '../config/types.js';
 import type { MxHost, RouteResult } from './types.js';
 import { DnsClient, isValidDnsName } from './dns-query.js';
+import type { DnsQueryStats } from './dns-query.js';
 import { TtlCache } from './dns-cache.js';
 
 export interface MxResolverOptions {
@@ -157,6 +158,7 @@ export class MxResolver {
   readonly #cache: TtlCache<Lookup>;
   readonly #inflight = new Map<string, Promise<Lookup>>();
   readonly #rng: () => number;
+  #cacheHits = 0;
   readonly defaultPort: number;
 
   constructor(opts: MxResolverOptions = {}) {
@@ -173,6 +175,11 @@ export class MxResolver {
 
   clearCache(): void {
     this.#cache.clear();
+  }
+
+  /** DNS questions actually sent (cache misses) and answers served from the cache. */
+  stats(): DnsQueryStats & { cacheHits: number } {
+    return { ...this.#dns.stats, cacheHits: this.#cacheHits };
   }
 
   /** The hosts to deliver `domain`'s mail to (RFC 5321 §5.1, RFC 7505). */
@@ -403,7 +410,10 @@ export class MxResolver {
   #lookup(name: string, type: RecordType, dnssec = false): Promise<Lookup> {
     const key = `${type} ${name}`;
     const hit = this.#cache.get(key);
-    if (hit) return Promise.resolve({ ...hit.value, ttlMs: hit.remainingMs } as Lookup);
+    if (hit) {
+      this.#cacheHits++;
+      return Promise.resolve({ ...hit.value, ttlMs: hit.remainingMs } as Lookup);
+    }
     const pending = this.#inflight.get(key);
     if (pending) return pending;
     const p = this.#ask(name, type, dnssec).then((result) => {

@@ -101,6 +101,8 @@ export interface ManagementDeps {
   readonly hostname?: string;
   /** Inbound sessions since start and how many of them used TLS, if the server counts them. */
   tlsShare?(): { sessions: number; tls: number };
+  /** Delivery's DNS questions by outcome, their total time, and cache hits (absent with delivery off). */
+  dnsStats?(): { noerror: number; nxdomain: number; failed: number; seconds: number; cacheHits: number } | undefined;
   /**
    * Makes the queue's deferred recipients due now (`schedule Q`). When
    * absent the server does it with the spool's public API (lease every

@@ -10,9 +10,9 @@
  * most 256, the rest `other`), bounce categories (a closed list, at most 32),
  * and queue gauges only for the top `TOP_DOMAINS` domains by size.
  *
- * Not available (yet): spool commit latency (`Spool.stats()` has flushes,
- * records and the largest batch, no timings); the TLS share of inbound
- * sessions is exported only when the MTA supplies `deps.tlsShare`.
+ * The TLS share of inbound sessions is exported only when the MTA supplies
+ * `deps.tlsShare`; DNS counters only when it supplies `deps.dnsStats` and
+ * delivery is running.
  *
  * Exports: `createMetrics`, `TOP_DOMAINS`.
  */
@@ -120,6 +120,25 @@ export function createMetrics(deps: ManagementDeps): { registry: Registry; rende
     const share = deps.tlsShare.bind(deps);
     new Counter({ name: 'petrel_inbound_sessions_total', help: 'Inbound SMTP sessions.', registers: [registry], collect() { this.reset(); this.inc(share().sessions); } });
     new Counter({ name: 'petrel_inbound_tls_sessions_total', help: 'Inbound SMTP sessions that used TLS (STARTTLS or implicit).', registers: [registry], collect() { this.reset(); this.inc(share().tls); } });
+  }
+  if (deps.dnsStats) {
+    const dns = deps.dnsStats.bind(deps);
+    new Counter({
+      name: 'petrel_dns_queries_total',
+      help: 'DNS questions delivery sent to the resolver, by outcome (noerror, nxdomain, failed = timeout/SERVFAIL/REFUSED/network after every retry).',
+      labelNames: ['outcome'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const s = dns();
+        if (!s) return;
+        this.inc({ outcome: 'noerror' }, s.noerror);
+        this.inc({ outcome: 'nxdomain' }, s.nxdomain);
+        this.inc({ outcome: 'failed' }, s.failed);
+      },
+    });
+    new Counter({ name: 'petrel_dns_query_seconds_total', help: 'Time spent waiting for DNS answers (retries included); divided by the queries, the mean lookup latency.', registers: [registry], collect() { this.reset(); this.inc(dns()?.seconds ?? 0); } });
+    new Counter({ name: 'petrel_dns_cache_hits_total', help: 'Lookups answered from the TTL cache without asking the resolver.', registers: [registry], collect() { this.reset(); this.inc(dns()?.cacheHits ?? 0); } });
   }
   new Gauge({ name: 'petrel_info', help: 'Petrel version (value 1).', labelNames: ['version'], registers: [registry], collect() { this.set({ version: deps.version }, 1); } });
   new Gauge({ name: 'petrel_start_time_seconds', help: 'When Petrel started (Unix time).', registers: [registry], collect() { this.set(deps.startedAt / 1000); } });
