@@ -37,12 +37,10 @@
  *   SHA-crypt rounds ≤ 1 000 000) so that a hash cannot stall the server;
  *   hashes beyond those are `unsupported`.
  * - Never throws; never logs the password or the hash.
- * - XXX: bcrypt, argon2 (WebAssembly) and SHA-crypt run on the event loop,
- *   so one check stalls every session for its cost (bcrypt cost 10 ≈ 60 ms,
- *   argon2id m=64 MiB, t=3 ≈ 300 ms, SHA-crypt 5000 rounds ≈ 5 ms); scrypt
- *   runs on libuv's thread pool. Moving the others to a worker thread is the
- *   fix if AUTH volume makes this matter; `AuthFailureLimiter` bounds how
- *   often a hostile client can trigger it.
+ * - bcrypt, argon2 (WebAssembly) and SHA-crypt compute synchronously (bcrypt
+ *   cost 10 ≈ 60 ms, argon2id m=64 MiB, t=3 ≈ 300 ms); the SMTP server calls
+ *   them through `hash-pool.ts`, which runs them on worker threads so one
+ *   AUTH does not stall every session. scrypt runs on libuv's thread pool.
  */
 import { scrypt as scryptCb, randomBytes, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { argon2d, argon2i, argon2id, bcrypt } from 'hash-wasm';

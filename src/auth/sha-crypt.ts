@@ -18,10 +18,10 @@
  * - Output is byte-for-byte what glibc and `openssl passwd -5/-6` produce:
  *   the salt is cut to 16 characters, `rounds` is clamped to 1000…999999999
  *   and written back only when the setting wrote it.
- * - Hashing runs synchronously on the calling thread. The default 5000
- *   rounds cost a few milliseconds; `rounds` above `MAX_SHA_CRYPT_ROUNDS`
- *   would stall the event loop for seconds per AUTH attempt, so
- *   `parseShaCrypt` refuses them (XXX: a worker thread would lift this).
+ * - Hashing runs synchronously on the calling thread (the server calls it on
+ *   a worker, `hash-pool.ts`). The default 5000 rounds cost a few
+ *   milliseconds; `rounds` above `MAX_SHA_CRYPT_ROUNDS` would tie a worker
+ *   up for minutes per AUTH attempt, so `parseShaCrypt` refuses them.
  * - Never throws for malformed input: `shaCrypt` returns undefined.
  */
 import { createHash } from 'node:crypto';

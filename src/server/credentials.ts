@@ -60,7 +60,7 @@ import { readFile as fsReadFile } from 'node:fs/promises';
 import type * as tls from 'node:tls';
 import { lastSetting, type ConfigBlock, type PetrelConfig } from '../config/model.js';
 import { constantTimeEqual } from '../smtp/sasl.js';
-import { verifyPasswordHash } from '../auth/password-hash.js';
+import { verifyPasswordHashOffLoop } from '../auth/hash-pool.js';
 import { peerCertificateInfo, type PeerCertificateInfo } from './tls.js';
 
 export { validatePasswordHash } from '../auth/password-hash.js';
@@ -142,7 +142,7 @@ export class UserDirectory {
         return this.#verifySystem(a, password);
       case 'password':
         if (password === '') return fail('bad-password');
-        if (a.passwordHash !== undefined) return this.#fromHashCheck(a, await verifyPasswordHash(password, a.passwordHash));
+        if (a.passwordHash !== undefined) return this.#fromHashCheck(a, await verifyPasswordHashOffLoop(password, a.passwordHash));
         if (a.password === undefined || a.password === '') return fail('bad-password');
         return constantTimeEqual(password, a.password) ? this.#ok(a) : fail('bad-password');
     }
@@ -186,7 +186,7 @@ export class UserDirectory {
     if (hash === '' || hash.startsWith('!') || hash.startsWith('*')) return fail('bad-password');
     if (entry.expireDay !== undefined && this.#now() >= entry.expireDay * DAY_MS) return fail('bad-password');
     if (password === '') return fail('bad-password');
-    return this.#fromHashCheck(a, await verifyPasswordHash(password, hash));
+    return this.#fromHashCheck(a, await verifyPasswordHashOffLoop(password, hash));
   }
 }
 
