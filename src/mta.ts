@@ -22,6 +22,7 @@ import { DkimSigner } from './delivery/dkim.js';
 import { isDkimConfigError } from './delivery/dkim-errors.js';
 import { MtaStsPolicies } from './delivery/mta-sts.js';
 import { MxResolver } from './delivery/resolver.js';
+import { BackoffNotifier } from './queue/backoff-notify.js';
 import { VmtaSelector } from './policy/vmta.js';
 import { QueueManager, type OutcomeDecision } from './queue/manager.js';
 import { DsnSender, type FailureReport } from './bounce/dsn-sender.js';
@@ -63,6 +64,8 @@ export interface MtaOptions {
   readonly timeouts?: Partial<SessionTimeouts>;
   /** `authentication-method system`: the shadow file (default /etc/shadow). */
   readonly shadowFile?: string;
+  /** Least time between two `backoff-notify` notices about one queue (ms; default 5 min). */
+  readonly backoffNotifyIntervalMs?: number;
 }
 
 /** Spool settings from `spool DIR` / `<spool DIR>` and `min-free-space`; runtime paths are relative to the working directory. */
@@ -125,6 +128,7 @@ export class Mta {
   #queues: QueueManager | undefined;
   #mx: MxResolver | undefined;
   #unobserve: (() => void) | undefined;
+  #notifier: BackoffNotifier | undefined;
   #accounting: Accounting | undefined;
   #management: { close(): Promise<void> } | undefined;
   #feeds: { detach(): void } | undefined;
@@ -326,6 +330,15 @@ export class Mta {
       if (failures.length > 0) await dsn.report(failures);
       await this.#account(decisions);
     };
+    const notifier = new BackoffNotifier({
+      spool: this.spool,
+      resolver: () => this.#ctx.resolver,
+      hostname: () => this.#ctx.hostname,
+      clock,
+      log: this.#ctx.log,
+      ...(this.opts.backoffNotifyIntervalMs !== undefined ? { intervalMs: this.opts.backoffNotifyIntervalMs } : {}),
+    });
+    this.#notifier = notifier;
     const queues = new QueueManager({
       spool: this.spool,
       resolver: () => this.#ctx.resolver,
@@ -333,6 +346,7 @@ export class Mta {
       clock,
       log: this.#ctx.log,
       beforeRecord,
+      onModeChange: (queue, mode, why) => notifier.modeChanged(queue, mode, why),
       ...(this.opts.queueTickMs ? { tickMs: this.opts.queueTickMs } : {}),
     });
     this.#queues = queues;
@@ -394,6 +408,7 @@ export class Mta {
     await this.server.stop(graceMs);
     this.#unobserve?.();
     await this.#queues?.stop();
+    this.#notifier?.close();
     await this.#accounting?.close();
     await this.spool.close();
   }

@@ -223,6 +223,7 @@ test('only what Petrel acts on is marked implemented', () => {
     'backoff-max-connect-rate@domain',
     'backoff-max-msg-rate@domain',
     'backoff-max-smtp-out@domain',
+    'backoff-notify@domain',
     'backoff-retry-after@domain',
     'backoff-to-normal-after-delivery@domain',
     'backoff-to-normal-after@domain',

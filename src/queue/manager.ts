@@ -73,6 +73,8 @@ export interface QueueManagerOptions {
   readonly log: Logger;
   /** How often the manager looks for due work when nothing wakes it (ms). */
   readonly tickMs?: number;
+  /** Told when a queue's mode actually changes (`backoff-notify`). */
+  readonly onModeChange?: (queue: string, mode: 'normal' | 'backoff', why: string) => void;
 }
 
 /** Per-queue state kept in memory (ids and times only; see DESIGN "Queues"). */
@@ -206,9 +208,10 @@ export class QueueManager {
    * `backoff-*` limits (`backoff-max-smtp-out`, `backoff-max-msg-rate`,
    * `backoff-max-connect-rate`, `backoff-retry-after`) until set back.
    */
-  setMode(queue: string, mode: 'normal' | 'backoff'): boolean {
+  setMode(queue: string, mode: 'normal' | 'backoff', why = 'set by an operator (API or petrel set queue)'): boolean {
     const s = this.settings(queue);
     const rt = this.#state(queue, s);
+    const changed = rt.mode !== mode;
     rt.mode = mode;
     const msg = mode === 'backoff' ? (s.backoff.maxMsgRate ?? s.maxMsgRate) : s.maxMsgRate;
     const conn = mode === 'backoff' ? (s.backoff.maxConnectRate ?? s.maxConnectRate) : s.maxConnectRate;
@@ -217,6 +220,7 @@ export class QueueManager {
     if (rt.normalTimer) clearTimeout(rt.normalTimer);
     rt.normalTimer = undefined;
     this.o.log.info('queue mode set', { queue, mode });
+    if (changed) this.o.onModeChange?.(queue, mode, why);
     this.kick();
     return true;
   }
@@ -224,12 +228,12 @@ export class QueueManager {
   /** Backoff mode with an automatic return to normal after `ms` (Infinity: stays until told). */
   #backoff(queue: string, ms: number, why: string): void {
     const rt = this.#runtime.get(queue);
-    if (rt?.mode !== 'backoff') this.setMode(queue, 'backoff');
+    if (rt?.mode !== 'backoff') this.setMode(queue, 'backoff', why);
     const state = this.#runtime.get(queue)!;
     this.o.log.warn('queue in backoff mode', { queue, why });
     if (Number.isFinite(ms)) {
       if (state.normalTimer) clearTimeout(state.normalTimer);
-      state.normalTimer = setTimeout(() => this.setMode(queue, 'normal'), ms);
+      state.normalTimer = setTimeout(() => this.setMode(queue, 'normal', `backoff-to-normal-after ${Math.round(ms / 1000)}s elapsed`), ms);
       state.normalTimer.unref();
     }
   }
@@ -393,8 +397,9 @@ export class QueueManager {
         const reply = `${o.reply.code}${o.reply.enhanced ? ' ' + o.reply.enhanced : ''} ${o.reply.text}`;
         const actions = replyActions(this.o.resolver().config, s.smtpPatternList, o.reply);
         if (actions) {
-          if (actions.mode === 'backoff') this.#backoff(queue, actions.backoffToNormalAfterMs ?? s.backoff.toNormalAfterMs, actions.rule);
-          else if (actions.mode === 'normal' && rt.mode !== 'normal') this.setMode(queue, 'normal');
+          const why = `the reply "${reply}" matched smtp-pattern-list rule ${actions.rule}`;
+          if (actions.mode === 'backoff') this.#backoff(queue, actions.backoffToNormalAfterMs ?? s.backoff.toNormalAfterMs, why);
+          else if (actions.mode === 'normal' && rt.mode !== 'normal') this.setMode(queue, 'normal', why);
           if (actions.deferQueue) rt.deferredUntil = nextAttemptAt(now, m.envelope.arrivedAt, r.attempts + 1, 'transient', s, rt.mode === 'backoff');
           if (actions.bounceQueue) bounceQueue = reply;
           if (actions.ignored) this.o.log.info('smtp-pattern-list actions not acted on', { queue, actions: actions.ignored });
@@ -403,7 +408,7 @@ export class QueueManager {
             continue;
           }
         }
-        if (o.kind === 'delivered' && rt.mode === 'backoff' && s.backoff.toNormalAfterDelivery) this.setMode(queue, 'normal');
+        if (o.kind === 'delivered' && rt.mode === 'backoff' && s.backoff.toNormalAfterDelivery) this.setMode(queue, 'normal', 'a message was delivered (backoff-to-normal-after-delivery)');
         switch (o.kind) {
           case 'delivered':
           case 'bounced':

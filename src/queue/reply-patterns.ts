@@ -77,7 +77,7 @@ export function replyActions(config: PetrelConfig, listName: string | undefined,
       }
     }
     return {
-      rule: `/${rule.source}/ ${rule.actions.map((a) => (a.value === undefined ? a.key : `${a.key}=${a.value}`)).join(' ')}`,
+      rule: `${rule.source} ${rule.actions.map((a) => (a.value === undefined ? a.key : `${a.key}=${a.value}`)).join(' ')}`,
       ...(mode ? { mode } : {}),
       ...(back !== undefined ? { backoffToNormalAfterMs: back } : {}),
       ...(bounceRcpt ? { bounceRcpt } : {}),

@@ -205,8 +205,8 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'string-list',
     area: 'backoff',
-    status: 'recognised',
-    doc: 'Addresses mailed when the queue enters or leaves backoff; `""` clears an inherited list.',
+    status: 'implemented',
+    doc: 'Addresses mailed (from the null sender) when the queue enters or leaves backoff, with the reply or action that caused it; at most one notice per queue per 5 minutes, later changes reported together. `""` clears an inherited list.',
   },
   {
     name: 'backoff-upon-all-sources-disabled',
