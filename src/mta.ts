@@ -351,9 +351,20 @@ export class Mta {
     });
     this.#queues = queues;
     this.#unobserve = this.spool.observe((e) => {
+      // After the event, not inside it: the spool is still announcing the commit.
+      if (e.type === 'enqueued') setImmediate(() => this.#newMail(queues, e.queues));
       if (e.type === 'enqueued' || e.type === 'queue-resumed') queues.kick();
     });
     queues.start();
+  }
+
+  #newMail(queues: QueueManager, names: readonly string[]): void {
+    if (this.#queues !== queues) return; // stopped meanwhile
+    try {
+      queues.newMail(names);
+    } catch (e) {
+      this.#ctx.log.warn('retry-upon-new-mail failed', { queues: names, err: e instanceof Error ? e.message : String(e) });
+    }
   }
 
   /** d, b and t records for delivery decisions (before the spool records them), and suppression of hard bounces. */

@@ -319,6 +319,7 @@ test('only what Petrel acts on is marked implemented', () => {
     'retry-after@domain',
     'retry-interval@acct-file',
     'retry-recipients-after@domain',
+    'retry-upon-new-mail@domain',
     'route@domain',
     'smtp-421-means-mx-unavailable@domain',
     'smtp-data-termination-timeout@domain',

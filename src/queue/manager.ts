@@ -92,11 +92,16 @@ export interface QueueRuntime {
   normalTimer?: NodeJS.Timeout;
 }
 
+/** Least time between two `retry-upon-new-mail` retries of one queue. */
+const NEW_MAIL_RETRY_SPACING_MS = 60_000;
+
 /** How long a paused job's recipients wait before their queue looks at them again. */
 const JOB_HOLD_MS = 30_000;
 
 export class QueueManager {
   #runtime = new Map<string, QueueRuntime>();
+  /** When `retry-upon-new-mail` last brought each queue forward. */
+  #newMailRetryAt = new Map<string, number>();
   #settings = new Map<string, QueueSettings>();
   #settingsFrom: ConfigResolver | undefined;
   #total = 0;
@@ -163,6 +168,33 @@ export class QueueManager {
 
   runtime(queue: string): QueueRuntime | undefined {
     return this.#runtime.get(queue);
+  }
+
+  /**
+   * New mail was queued in `queues`. With `retry-upon-new-mail yes` a queue
+   * waiting to retry is tried at once: its deferred recipients become due
+   * and a `defer-queue` hold ends. At most once per queue per
+   * `NEW_MAIL_RETRY_SPACING_MS`, so a queue that keeps receiving mail while
+   * its MX is down is not retried (and its retry schedule not run through)
+   * for every message.
+   */
+  newMail(queues: readonly string[]): void {
+    const now = this.o.clock.now();
+    for (const queue of queues) {
+      const s = this.settings(queue);
+      if (!s.retryUponNewMail) continue;
+      const rt = this.#runtime.get(queue);
+      const last = this.#newMailRetryAt.get(queue);
+      if (last !== undefined && now - last < NEW_MAIL_RETRY_SPACING_MS) continue;
+      const held = rt?.deferredUntil !== undefined && rt.deferredUntil > now;
+      if (rt && held) rt.deferredUntil = undefined;
+      const n = this.o.spool.scheduleNow(queue);
+      // Only a retry that brought something forward starts the spacing: mail arriving at a queue with nothing deferred costs nothing.
+      if (n === 0 && !held) continue;
+      this.#newMailRetryAt.set(queue, now);
+      this.o.log.info('new mail: deferred recipients retried now (retry-upon-new-mail)', { queue, recipients: n });
+    }
+    if (this.#newMailRetryAt.size > 10_000) this.#newMailRetryAt.clear();
   }
 
   get #jobsFile(): string {

@@ -29,6 +29,8 @@ export interface QueueSettings {
   readonly priority: number;
   readonly retryAfter: readonly number[];
   readonly retryRecipientsAfter: number;
+  /** `retry-upon-new-mail`: new mail for the queue brings its deferred recipients forward. */
+  readonly retryUponNewMail: boolean;
   readonly retryAfterDnsError: number;
   readonly bounceAfter: number;
   readonly routes?: readonly HostRoute[];
@@ -99,6 +101,7 @@ export function queueSettings(r: ConfigResolver, domain: string, vmta: string | 
     priority: num('queue-priority', 50),
     retryAfter: durations('retry-after', [10 * MIN]),
     retryRecipientsAfter: num('retry-recipients-after', 10 * MIN),
+    retryUponNewMail: bool('retry-upon-new-mail', false),
     retryAfterDnsError: num('retry-after-dns-error', MIN),
     bounceAfter: num('bounce-after', 4.5 * 24 * 60 * MIN),
     ...(routes && routes.length > 0 ? { routes } : {}),

@@ -214,8 +214,8 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'bool',
     default: 'false',
     area: 'retries',
-    status: 'recognised',
-    doc: 'New mail for a queue waiting to retry triggers an immediate attempt.',
+    status: 'implemented',
+    doc: 'New mail for a queue waiting to retry brings its deferred recipients (and a `defer-queue` hold) forward; at most once a minute per queue.',
   },
   {
     name: 'bounce-after',
