@@ -373,6 +373,19 @@ export class Mta {
     const hard = new Set((this.#ctx.resolver.global<string[]>('suppress-upon-bounce-categories').value ?? []).map((c) => c.toLowerCase()));
     const events: AcctEvent[] = [];
     const rules = this.#categoryRules();
+    // `disable-acct-records d,b,t,tq` per queue (looked up once per queue per batch).
+    const disabled = new Map<string, Set<string>>();
+    const disabledRecords = (queue: string): Set<string> => {
+      let set = disabled.get(queue);
+      if (!set) {
+        const slash = queue.lastIndexOf('/');
+        const vmta = queue.slice(slash + 1);
+        const v = this.#ctx.resolver.domain<string[]>('disable-acct-records', queue.slice(0, slash), vmta === '{default}' ? undefined : vmta).value;
+        set = new Set((v ?? []).map((t) => t.trim().toLowerCase()));
+        disabled.set(queue, set);
+      }
+      return set;
+    };
     for (const d of decisions) {
       const o = d.outcome;
       const type = d.final === 'delivered' ? 'd' : d.final === 'deferred' ? 't' : 'b';
@@ -382,7 +395,7 @@ export class Mta {
       if (d.final === 'bounced' && category && hard.has(category) && this.#suppression) {
         await this.#suppression.add(d.recipient.address, `${category}: ${diagnostic.slice(5, 120)}`, 'bounce');
       }
-      if (!acct?.wants(type)) continue;
+      if (!acct?.wants(type) || disabledRecords(d.queue).has(type)) continue;
       events.push({
         type,
         time: this.#ctx.clock.now(),

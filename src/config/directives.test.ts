@@ -239,6 +239,7 @@ test('only what Petrel acts on is marked implemented', () => {
     'delete-after@acct-file',
     'deliver-matched-email@bounce-processor+feedback-loop-processor',
     'deliver-unmatched-email@bounce-processor+feedback-loop-processor',
+    'disable-acct-records@domain',
     'dkim-add-body-limit@domain',
     'dkim-add-timestamp@domain',
     'dkim-algorithm@domain',

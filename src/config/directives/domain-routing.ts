@@ -305,8 +305,8 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'string-list',
     area: 'dsn',
-    status: 'recognised',
-    doc: 'Accounting record types not written for this queue (`d,b,t,tq`).',
+    status: 'implemented',
+    doc: 'Accounting record types not written for this queue (`d,b,t,tq`); the spool and DSNs are unaffected.',
   },
   {
     name: 'check-spf-outbound',
