@@ -279,6 +279,7 @@ test('only what Petrel acts on is marked implemented', () => {
     'map-header-to-field@acct-file',
     'max-command-line-length@source',
     'max-connect-rate@domain',
+    'max-errors-per-connection@domain',
     'max-errors-per-connection@source',
     'max-message-size@source',
     'max-msg-per-connection@domain',

@@ -63,11 +63,30 @@ function allOutcomes(messages: readonly LeasedMessage[], kind: RecipientOutcome[
   return messages.flatMap((m) => m.recipients.map((r) => ({ recipientId: r.id, kind, scope, reply })));
 }
 
+/**
+ * How many error replies the server gave in one transaction: each refused
+ * RCPT is one; a refused MAIL, DATA or final dot is one for all its
+ * recipients. Replies made up locally (timeouts, our own policy) are not the
+ * server's and do not count.
+ */
+function errorReplies(outcomes: readonly RecipientOutcome[]): number {
+  let rcpt = 0;
+  let other = false;
+  for (const o of outcomes) {
+    if (o.kind === 'delivered' || o.reply.local || o.reply.code < 400) continue;
+    if (o.reply.phase === 'rcpt') rcpt++;
+    else other = true;
+  }
+  return rcpt + (other ? 1 : 0);
+}
+
 export class SmtpDeliverySession implements DeliverySession {
   #client: SmtpClient | undefined;
   #hosts: ResolvedMxHost[] | undefined;
   #hostIndex = 0;
   #messages = 0;
+  /** Error replies on the current connection (`max-errors-per-connection`). */
+  #errors = 0;
   #dead = false;
 
   constructor(
@@ -97,8 +116,9 @@ export class SmtpDeliverySession implements DeliverySession {
     }
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
-      if (this.#client && this.#messages >= this.s.maxMsgPerConnection) {
-        // max-msg-per-connection: this connection has carried its share; the next message opens a new one.
+      if (this.#client && (this.#messages >= this.s.maxMsgPerConnection || this.#errors >= this.s.maxErrorsPerConnection)) {
+        // max-msg-per-connection: this connection has carried its share; max-errors-per-connection: the
+        // server has refused enough on it. Either way the next message opens a new one.
         const done = this.#client;
         this.#client = undefined;
         await done.quit();
@@ -160,6 +180,7 @@ export class SmtpDeliverySession implements DeliverySession {
         body,
       });
       out.push(...res.outcomes.map((o) => ({ ...o, delivery: { ...o.delivery, size: body.length } })));
+      this.#errors += errorReplies(res.outcomes);
     }
     return out;
   }
@@ -201,6 +222,7 @@ export class SmtpDeliverySession implements DeliverySession {
         try {
           this.#client = await SmtpClient.connect(opts, this.d.clock);
           this.#messages = 0;
+          this.#errors = 0;
           return { client: this.#client };
         } catch (e) {
           if (!isSmtpClientError(e)) throw e;

@@ -22,6 +22,8 @@ export interface QueueSettings {
   readonly fileDestination?: string;
   readonly maxSmtpOut: number;
   readonly maxMsgPerConnection: number;
+  /** `max-errors-per-connection`: error replies after which the connection is closed (Infinity = unlimited). */
+  readonly maxErrorsPerConnection: number;
   readonly maxRcptPerTransaction: number;
   readonly maxMsgRate: RateValue;
   readonly maxConnectRate: RateValue;
@@ -94,6 +96,7 @@ export function queueSettings(r: ConfigResolver, domain: string, vmta: string | 
     ...(fileDestination ? { fileDestination } : {}),
     maxSmtpOut: Math.max(1, num('max-smtp-out', 20)),
     maxMsgPerConnection: maxMsgPerConn > 0 ? maxMsgPerConn : Infinity,
+    maxErrorsPerConnection: Math.max(1, num('max-errors-per-connection', Infinity)),
     maxRcptPerTransaction: Math.max(1, num('max-rcpt-per-transaction', 1000)),
     maxMsgRate: get<RateValue>('max-msg-rate') ?? 'unlimited',
     maxConnectRate: get<RateValue>('max-connect-rate') ?? 'unlimited',

@@ -37,7 +37,7 @@ before(async () => {
   const mx = (domain: string, exchange: string) => dns.set(domain, [{ type: 'MX', preference: 10, exchange }]);
   mx('one.example.test', 'one-proxy.limits.test');
   mx('many.example.test', 'many-proxy.limits.test');
-  for (const d of ['mpc', 'rate', 'pause', 'slow', 'fast', 'd1', 'd2', 'd3']) mx(`${d}.example.test`, 'mx.limits.test');
+  for (const d of ['mpc', 'rate', 'pause', 'slow', 'fast', 'd1', 'd2', 'd3', 'errs', 'errsfree']) mx(`${d}.example.test`, 'mx.limits.test');
   petrel = await startPetrel(
     `
 host-name relay.petrel.test
@@ -54,6 +54,13 @@ smtp-listener 127.0.0.1:{{PORT}}
 </domain>
 <domain rate.example.test>
     max-msg-rate 5/h
+</domain>
+<domain errs.example.test>
+    max-smtp-out 1
+    max-errors-per-connection 2
+</domain>
+<domain errsfree.example.test>
+    max-smtp-out 1
 </domain>
 <domain *>
     default-smtp-port ${port}
@@ -117,6 +124,21 @@ test(
     assert.ok(conns.length >= 3, `${conns.length} connection(s)`);
   },
 );
+
+test('max-errors-per-connection 2: after two refused recipients the next message goes over a new connection', async () => {
+  const perConnection = async (domain: string): Promise<number[]> => {
+    await petrel.mta.spool.pauseQueue(q(domain));
+    const ms: Submitted[] = [];
+    for (let i = 0; i < 3; i++) ms.push(await submit(petrel.port, FROM, [`550-gone${i}@${domain}`, `accept-${i}@${domain}`]));
+    await petrel.mta.spool.resumeQueue(q(domain));
+    for (const m of ms) for (const rid of m.rids) await out.outcome(rid);
+    const escaped = domain.replace(/\./g, '\\.');
+    const conns = sink.connections.filter((c) => c.commands.some((l) => new RegExp(`@${escaped}>`, 'i').test(l)));
+    return conns.map((c) => c.commands.filter((l) => /^MAIL FROM:/i.test(l)).length);
+  };
+  assert.deepEqual(await perConnection('errs.example.test'), [2, 1], 'two messages (one refusal each), then a new connection');
+  assert.deepEqual(await perConnection('errsfree.example.test'), [3], 'without the limit one connection carries all three');
+});
 
 test('max-msg-rate 5/h: five of ten recipients are attempted, the rest wait with limitedBy max-msg-rate', async () => {
   const rcpts = Array.from({ length: 10 }, (_, i) => `accept-${i}@rate.example.test`);

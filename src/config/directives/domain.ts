@@ -67,8 +67,8 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'int-unlimited',
     default: 'unlimited',
     area: 'delivery',
-    status: 'recognised',
-    doc: 'Error replies tolerated on one outbound connection before it is closed.',
+    status: 'implemented',
+    doc: 'Error replies (each refused RCPT; a refused MAIL/DATA once) tolerated on one outbound connection; the next message opens a new one.',
   },
   {
     name: 'max-msg-rate',
