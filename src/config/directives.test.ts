@@ -329,6 +329,7 @@ test('only what Petrel acts on is marked implemented', () => {
     'smtp-hosts@domain',
     'smtp-listener@global',
     'smtp-max-auth-failure-rate@source',
+    'smtp-out-rampup-interval@domain',
     'smtp-pattern-list@domain',
     'smtp-server-tls-allow-tlsv1.1@global',
     'smtp-server-tls-allow-tlsv1.2@global',

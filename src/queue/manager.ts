@@ -90,6 +90,8 @@ export interface QueueRuntime {
   deferredUntil?: number;
   /** Pending return to normal mode (backoff-to-normal-after). */
   normalTimer?: NodeJS.Timeout;
+  /** When the queue's last session started (`smtp-out-rampup-interval`). */
+  lastOpenedAt?: number;
 }
 
 /** Least time between two `retry-upon-new-mail` retries of one queue. */
@@ -327,11 +329,18 @@ export class QueueManager {
         rt.limitedBy = 'max-msg-rate reached';
         continue;
       }
+      // smtp-out-rampup-interval: the first session opens at once, each further one after the interval
+      // (seen at the next tick: the interval is seconds, the tick one).
+      if (rt.sessions > 0 && s.rampupIntervalMs > 0 && rt.lastOpenedAt !== undefined && now - rt.lastOpenedAt < s.rampupIntervalMs) {
+        rt.limitedBy = `smtp-out-rampup-interval (${Math.round(s.rampupIntervalMs / 1000)}s between new connections)`;
+        continue;
+      }
       if (!rt.connectRate.tryTake()) {
         rt.limitedBy = 'max-connect-rate reached';
         continue;
       }
       rt.limitedBy = undefined;
+      rt.lastOpenedAt = now;
       rt.sessions++;
       this.#total++;
       const w = this.#work(q, s, rt).finally(() => {

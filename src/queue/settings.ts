@@ -24,6 +24,8 @@ export interface QueueSettings {
   readonly maxMsgPerConnection: number;
   /** `max-errors-per-connection`: error replies after which the connection is closed (Infinity = unlimited). */
   readonly maxErrorsPerConnection: number;
+  /** `smtp-out-rampup-interval`: least time between opening two sessions of the queue (0 = none). */
+  readonly rampupIntervalMs: number;
   readonly maxRcptPerTransaction: number;
   readonly maxMsgRate: RateValue;
   readonly maxConnectRate: RateValue;
@@ -97,6 +99,7 @@ export function queueSettings(r: ConfigResolver, domain: string, vmta: string | 
     maxSmtpOut: Math.max(1, num('max-smtp-out', 20)),
     maxMsgPerConnection: maxMsgPerConn > 0 ? maxMsgPerConn : Infinity,
     maxErrorsPerConnection: Math.max(1, num('max-errors-per-connection', Infinity)),
+    rampupIntervalMs: Math.max(0, num('smtp-out-rampup-interval', 0)),
     maxRcptPerTransaction: Math.max(1, num('max-rcpt-per-transaction', 1000)),
     maxMsgRate: get<RateValue>('max-msg-rate') ?? 'unlimited',
     maxConnectRate: get<RateValue>('max-connect-rate') ?? 'unlimited',

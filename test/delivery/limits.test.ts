@@ -37,7 +37,7 @@ before(async () => {
   const mx = (domain: string, exchange: string) => dns.set(domain, [{ type: 'MX', preference: 10, exchange }]);
   mx('one.example.test', 'one-proxy.limits.test');
   mx('many.example.test', 'many-proxy.limits.test');
-  for (const d of ['mpc', 'rate', 'pause', 'slow', 'fast', 'd1', 'd2', 'd3', 'errs', 'errsfree']) mx(`${d}.example.test`, 'mx.limits.test');
+  for (const d of ['mpc', 'rate', 'pause', 'slow', 'fast', 'd1', 'd2', 'd3', 'errs', 'errsfree', 'ramp']) mx(`${d}.example.test`, 'mx.limits.test');
   petrel = await startPetrel(
     `
 host-name relay.petrel.test
@@ -61,6 +61,10 @@ smtp-listener 127.0.0.1:{{PORT}}
 </domain>
 <domain errsfree.example.test>
     max-smtp-out 1
+</domain>
+<domain ramp.example.test>
+    max-smtp-out 4
+    smtp-out-rampup-interval 1s
 </domain>
 <domain *>
     default-smtp-port ${port}
@@ -138,6 +142,22 @@ test('max-errors-per-connection 2: after two refused recipients the next message
   };
   assert.deepEqual(await perConnection('errs.example.test'), [2, 1], 'two messages (one refusal each), then a new connection');
   assert.deepEqual(await perConnection('errsfree.example.test'), [3], 'without the limit one connection carries all three');
+});
+
+test('smtp-out-rampup-interval 1s: mail arriving while the first connection is busy waits for the interval before a second opens', async () => {
+  // One slow message occupies the first connection; three more arrive 100 ms apart. Without the interval each
+  // would open its own connection at once (max-smtp-out 4); with it the second connection opens a second later.
+  const ms: Submitted[] = [];
+  for (let i = 0; i < 4; i++) {
+    ms.push(await submit(petrel.port, FROM, [`slow-2500-${i}@ramp.example.test`]));
+    await sleep(100);
+  }
+  for (const m of ms) assert.equal((await out.outcome(m.rids[0]!)).type, 'delivered');
+  const opened = sink.connections.filter((c) => c.commands.some((l) => /@ramp\.example\.test>/i.test(l))).map((c) => c.openedAt).sort((a, b) => a - b);
+  assert.ok(opened.length >= 2, `${opened.length} connection(s)`);
+  const gaps = opened.slice(1).map((t, i) => t - opened[i]!);
+  // A lower bound only: a busy machine can make the gaps longer, never shorter.
+  assert.ok(gaps.every((g) => g >= 900), `gaps between connections: ${JSON.stringify(gaps)} ms`);
 });
 
 test('max-msg-rate 5/h: five of ten recipients are attempted, the rest wait with limitedBy max-msg-rate', async () => {

@@ -102,6 +102,7 @@ export class SinkSession {
       remoteAddress: socket.remoteAddress ?? '',
       remotePort: socket.remotePort ?? 0,
       localPort: socket.localPort ?? 0,
+      openedAt: Date.now(),
       commands: [],
     };
     sink.connections.push(this.#conn);

@@ -84,6 +84,8 @@ export interface SinkConnection {
   remoteAddress: string;
   remotePort: number;
   localPort: number;
+  /** When the sink accepted the connection (ms since the epoch). */
+  openedAt: number;
   helo?: string;
   tls?: { protocol: string; cipher: string };
   authUser?: string;

@@ -131,8 +131,8 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'duration',
     default: '0',
     area: 'delivery',
-    status: 'recognised',
-    doc: 'Minimum wait before opening each additional connection to the queue\'s hosts.',
+    status: 'implemented',
+    doc: 'Minimum wait before opening each additional connection of the queue (the first opens at once); `show queue` says when it holds one back.',
   },
   {
     name: 'connection-idle-timeout',
