@@ -275,6 +275,7 @@ test('only what Petrel acts on is marked implemented', () => {
     'log-data@source+domain',
     'log-file@global',
     'log-rotate@global',
+    'log-tls@domain',
     'mail-from@pattern-list',
     'map-header-to-field@acct-file',
     'max-command-line-length@source',

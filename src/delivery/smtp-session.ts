@@ -223,6 +223,7 @@ export class SmtpDeliverySession implements DeliverySession {
           this.#client = await SmtpClient.connect(opts, this.d.clock);
           this.#messages = 0;
           this.#errors = 0;
+          if (this.s.logTls) this.#logTls(this.#client, host.host, address, tlsOpts.tls);
           return { client: this.#client };
         } catch (e) {
           if (!isSmtpClientError(e)) throw e;
@@ -238,6 +239,19 @@ export class SmtpDeliverySession implements DeliverySession {
       this.#hostIndex++;
     }
     return { fail: { kind: 'deferred', scope: 'host', reply: last ?? localReply(451, '4.4.1', `no MX host of ${this.s.domain} could be reached`, 'connect') } };
+  }
+
+  /** `log-tls yes`: one line per connection saying whether, how and how verified it is encrypted (PowerMTA's "tls: … connected with …"). */
+  #logTls(client: SmtpClient, host: string, address: string, asked: ClientTlsOptions): void {
+    const t = client.tls;
+    const fields = { queue: this.queue, host, address, source: client.facts.sourceIp };
+    if (!t) {
+      const why = asked.mode === 'none' ? 'STARTTLS not used (use-starttls no)' : 'the server did not offer STARTTLS';
+      this.d.log.info('tls: none', { ...fields, why });
+      return;
+    }
+    const judged = asked.verify === 'dane' ? 'DANE match' : asked.verify === 'ca' ? 'certificate verified by the CA store' : 'certificate not checked (opportunistic)';
+    this.d.log.info(`tls: ${t.protocol} connected with ${t.cipher}`, { ...fields, protocol: t.protocol, cipher: t.cipher, verified: t.verified, judged });
   }
 
   async #route(): Promise<{ hosts: ResolvedMxHost[] } | { fail: { kind: 'bounced' | 'deferred'; scope: RecipientOutcome['scope']; reply: RemoteReply } }> {

@@ -45,6 +45,8 @@ export interface QueueSettings {
   readonly useMtaSts: boolean;
   /** `tls-verify-certificate` (extension): judge the MX certificate by the CA store and its name. */
   readonly tlsVerify: boolean;
+  /** `log-tls`: log each outbound connection's TLS outcome (protocol, cipher, how the certificate was judged). */
+  readonly logTls: boolean;
   readonly timeouts: { readonly connect: number; readonly greeting: number; readonly command: number; readonly dataSend: number; readonly dataTermination: number };
   readonly auth?: { readonly username: string; readonly password: string; readonly allowPlainWithoutTls: boolean };
   readonly ignore: { readonly pipelining: boolean; readonly chunking: boolean; readonly dsn: boolean; readonly eightBitMime: boolean };
@@ -117,6 +119,7 @@ export function queueSettings(r: ConfigResolver, domain: string, vmta: string | 
     useDane: bool('use-dane', false),
     useMtaSts: bool('use-mta-sts', false),
     tlsVerify: bool('tls-verify-certificate', false),
+    logTls: bool('log-tls', false),
     timeouts: {
       connect: num('connect-timeout', 2 * MIN),
       greeting: num('smtp-greeting-timeout', 5 * MIN),

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { TestDnsServer } from '../harness/dns-server.js';
 import { SmtpSink } from '../harness/smtp-sink.js';
 import { ROOT, TLS_DIR, freePort, startPetrel, type RunningPetrel } from '../harness/petrel.js';
-import { Outcomes, deliveryLog, submit } from './helpers.js';
+import { Outcomes, deliveryLog, logEntries, submit } from './helpers.js';
 import { runMtaStsScenario, type MtaStsResult } from './mta-sts-scenario.js';
 
 const MAIL_PEM = path.join(TLS_DIR, 'mail.example.test.pem');
@@ -84,6 +84,7 @@ smtp-listener 127.0.0.1:{{PORT}}
 </domain>
 <domain plainopp.example.test>
     use-starttls yes
+    log-tls yes
 </domain>
 <domain tlsverify.example.test>
     require-starttls yes
@@ -91,6 +92,7 @@ smtp-listener 127.0.0.1:{{PORT}}
 </domain>
 <domain tlsopp.example.test>
     use-starttls yes
+    log-tls yes
 </domain>
 <domain dane.example.test>
     use-dane yes
@@ -156,6 +158,16 @@ test('use-starttls: TLS when the server offers it, clear when it does not', asyn
   assert.equal(received(plain, 'accept-4@plainopp.example.test')[0]?.tls, false);
   const conn = secure.connections.find((c) => c.commands.some((l) => l.includes('accept-3@tlsopp.example.test')))!;
   assert.ok(conn.tls, 'the connection that carried it was upgraded');
+  // log-tls yes on both domains: one line per connection, as PowerMTA's "tls: … connected with …".
+  const tlsLines = logEntries(petrel).filter((e) => e.msg.startsWith('tls: '));
+  const upgraded = tlsLines.find((e) => e.queue === 'tlsopp.example.test/{default}');
+  assert.ok(upgraded, 'logged for the TLS connection');
+  assert.equal(upgraded.msg, `tls: ${conn.tls.protocol} connected with ${conn.tls.cipher}`);
+  assert.equal(upgraded.judged, 'certificate not checked (opportunistic)');
+  const clear = tlsLines.find((e) => e.queue === 'plainopp.example.test/{default}');
+  assert.equal(clear?.msg, 'tls: none');
+  assert.equal(clear?.why, 'the server did not offer STARTTLS');
+  assert.ok(!tlsLines.some((e) => e.queue === 'tlsreq.example.test/{default}'), 'domains without log-tls log no TLS lines');
 });
 
 function checkPolicyApplied(r: MtaStsResult): void {

@@ -153,7 +153,7 @@ export const TLS_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'bool',
     area: 'tls',
-    status: 'recognised',
-    doc: 'Logs protocol and cipher of each outbound TLS session, and DANE matches.',
+    status: 'implemented',
+    doc: 'Logs each outbound connection\'s TLS outcome: `tls: TLSv1.3 connected with CIPHER` and how the certificate was judged (DANE match, CA store, not checked), or `tls: none` and why.',
   },
 ];
