@@ -19,7 +19,7 @@
  *   - `max-msg-rate` counts recipients attempted, `max-connect-rate` sessions opened.
  *
  * Exports: `QueueManager`, `QueueManagerOptions`, `Deliverer`, `DeliverySession`,
- * `QueueRuntime`.
+ * `QueueRuntime` (from `runtime.ts`).
  */
 import type { ConfigResolver } from '../config/resolve.js';
 import type { RecipientOutcome } from '../delivery/types.js';
@@ -29,7 +29,8 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RateLimiter } from './rate-limiter.js';
+import { applyRates, fitDataRate, newRuntime, type QueueRuntime } from './runtime.js';
+export type { QueueRuntime } from './runtime.js';
 import { isExpired, nextAttemptAt } from './retry.js';
 import { queueSettings, type QueueSettings } from './settings.js';
 import { replyActions } from './reply-patterns.js';
@@ -77,22 +78,6 @@ export interface QueueManagerOptions {
   readonly onModeChange?: (queue: string, mode: 'normal' | 'backoff', why: string) => void;
 }
 
-/** Per-queue state kept in memory (ids and times only; see DESIGN "Queues"). */
-export interface QueueRuntime {
-  sessions: number;
-  mode: 'normal' | 'backoff';
-  readonly msgRate: RateLimiter;
-  readonly connectRate: RateLimiter;
-  /** Why the queue is not sending right now, for `show queue`. */
-  limitedBy?: string;
-  lastError?: string;
-  /** `defer-queue` from an smtp-pattern-list rule: no attempt before this time. */
-  deferredUntil?: number;
-  /** Pending return to normal mode (backoff-to-normal-after). */
-  normalTimer?: NodeJS.Timeout;
-  /** When the queue's last session started (`smtp-out-rampup-interval`). */
-  lastOpenedAt?: number;
-}
 
 /** Least time between two `retry-upon-new-mail` retries of one queue. */
 const NEW_MAIL_RETRY_SPACING_MS = 60_000;
@@ -247,10 +232,7 @@ export class QueueManager {
     const rt = this.#state(queue, s);
     const changed = rt.mode !== mode;
     rt.mode = mode;
-    const msg = mode === 'backoff' ? (s.backoff.maxMsgRate ?? s.maxMsgRate) : s.maxMsgRate;
-    const conn = mode === 'backoff' ? (s.backoff.maxConnectRate ?? s.maxConnectRate) : s.maxConnectRate;
-    rt.msgRate.setRate(msg);
-    rt.connectRate.setRate(conn);
+    applyRates(rt, s);
     if (rt.normalTimer) clearTimeout(rt.normalTimer);
     rt.normalTimer = undefined;
     this.o.log.info('queue mode set', { queue, mode });
@@ -297,8 +279,11 @@ export class QueueManager {
   #state(queue: string, s: QueueSettings): QueueRuntime {
     let rt = this.#runtime.get(queue);
     if (!rt) {
-      rt = { sessions: 0, mode: 'normal', msgRate: new RateLimiter(s.maxMsgRate, this.o.clock), connectRate: new RateLimiter(s.maxConnectRate, this.o.clock) };
+      rt = newRuntime(s, this.o.clock);
       this.#runtime.set(queue, rt);
+    } else if (rt.ratesFrom !== s) {
+      // A reload changed the settings: the rates follow at once, tokens in hand kept within the new bursts.
+      applyRates(rt, s);
     }
     return rt;
   }
@@ -327,6 +312,10 @@ export class QueueManager {
       }
       if (rt.msgRate.available() < 1) {
         rt.limitedBy = 'max-msg-rate reached';
+        continue;
+      }
+      if (rt.dataRate.available() < 1) {
+        rt.limitedBy = 'max-data-volume-rate reached';
         continue;
       }
       // smtp-out-rampup-interval: the first session opens at once, each further one after the interval
@@ -364,8 +353,18 @@ export class QueueManager {
           rt.limitedBy = 'max-msg-rate reached';
           return;
         }
+        if (rt.dataRate.available() < 1) {
+          rt.limitedBy = 'max-data-volume-rate reached';
+          return;
+        }
         let batch = await this.o.spool.takeBatch(queue, allowed, { now: this.o.clock.now() });
         if (this.#pausedJobs.size > 0) batch = this.#holdPausedJobs(batch);
+        const over = fitDataRate(rt, batch);
+        if (over.length > 0) {
+          // Due again now: the queue's ticks hold them while the budget is spent, and a reload that raises the rate frees them at once.
+          this.o.spool.release(over.flatMap((m) => m.recipients.map((r) => r.id)));
+          batch = batch.slice(0, batch.length - over.length);
+        }
         if (batch.length === 0) {
           // connection-idle-timeout: keep a usable connection a while for mail that is about to arrive.
           if (session?.usable && s.connectionIdleTimeoutMs > 0 && (await this.#waitForMail(s.connectionIdleTimeoutMs))) continue;

@@ -1,7 +1,7 @@
 /**
  * @module queue/rate-limiter
  *
- * `max-msg-rate` / `max-connect-rate` (and their `backoff-` forms) as token
+ * `max-msg-rate` / `max-connect-rate` / `max-data-volume-rate` (and their `backoff-` forms) as token
  * buckets: `N/period` allows N events per period, refilled smoothly, with a
  * burst of at most N. `unlimited` never limits; a rate of 0 never allows.
  * Time comes from the caller's clock so tests run on fake time.
@@ -49,6 +49,16 @@ export class RateLimiter {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Takes `n` tokens even if fewer are there, leaving a debt that the refill
+   * pays off first: byte rates, where one message may be larger than the
+   * whole burst and must still be sendable.
+   */
+  spend(n: number): void {
+    this.#refill();
+    if (this.#tokens !== Infinity) this.#tokens -= n;
   }
 
   /** How many whole events are allowed right now. */

@@ -52,3 +52,18 @@ test('unlimited never limits; a rate of 0 never allows; setRate keeps tokens wit
   r.setRate({ count: 2, perMs: M });
   assert.equal(r.available(), 2);
 });
+
+test('a byte budget can be overspent by one large message; the debt is paid off before anything else goes', () => {
+  const clock = new FakeClock(0);
+  const r = new RateLimiter({ count: 10_000, perMs: 60 * M }, clock); // 10 KB per hour
+  r.spend(25_000);
+  assert.ok(r.available() <= 0, 'nothing left after a 25 KB message');
+  assert.equal(r.nextAt(), Math.ceil((1 + 15_000) * 60 * M / 10_000), 'the next byte after the 15 KB debt is repaid');
+  clock.advance(90 * M); // 15 KB refilled: debt repaid, nothing yet in hand
+  assert.equal(r.available(), 0);
+  clock.advance(60 * M);
+  assert.equal(r.available(), 10_000, 'then the burst refills as usual');
+  const u = new RateLimiter('unlimited', clock);
+  u.spend(1e12);
+  assert.equal(u.available(), Infinity);
+});

@@ -11,7 +11,7 @@
  * Exports: `QueueSettings`, `queueSettings`, `vmtaSourceHosts`.
  */
 import type { ConfigResolver } from '../config/resolve.js';
-import type { HostRoute, RateValue, SourceHost } from '../config/types.js';
+import type { DataRateValue, HostRoute, RateValue, SourceHost } from '../config/types.js';
 import type { TlsMode } from '../delivery/types.js';
 
 export interface QueueSettings {
@@ -29,6 +29,8 @@ export interface QueueSettings {
   readonly maxRcptPerTransaction: number;
   readonly maxMsgRate: RateValue;
   readonly maxConnectRate: RateValue;
+  /** `max-data-volume-rate`: message bytes per period, as a rate of bytes. */
+  readonly maxDataVolumeRate: RateValue;
   readonly connectionIdleTimeoutMs: number;
   readonly priority: number;
   readonly retryAfter: readonly number[];
@@ -56,6 +58,7 @@ export interface QueueSettings {
   readonly backoff: {
     readonly maxMsgRate?: RateValue;
     readonly maxConnectRate?: RateValue;
+    readonly maxDataVolumeRate?: RateValue;
     readonly maxSmtpOut: number;
     readonly retryAfter: readonly number[];
     /** `backoff-to-normal-after` (never by default). */
@@ -105,6 +108,7 @@ export function queueSettings(r: ConfigResolver, domain: string, vmta: string | 
     maxRcptPerTransaction: Math.max(1, num('max-rcpt-per-transaction', 1000)),
     maxMsgRate: get<RateValue>('max-msg-rate') ?? 'unlimited',
     maxConnectRate: get<RateValue>('max-connect-rate') ?? 'unlimited',
+    maxDataVolumeRate: bytesRate(get<DataRateValue>('max-data-volume-rate')) ?? 'unlimited',
     connectionIdleTimeoutMs: Math.min(10 * MIN, num('connection-idle-timeout', 0)),
     priority: num('queue-priority', 50),
     retryAfter: durations('retry-after', [10 * MIN]),
@@ -135,6 +139,7 @@ export function queueSettings(r: ConfigResolver, domain: string, vmta: string | 
     backoff: {
       ...(get<RateValue>('backoff-max-msg-rate') ? { maxMsgRate: get<RateValue>('backoff-max-msg-rate')! } : {}),
       ...(get<RateValue>('backoff-max-connect-rate') ? { maxConnectRate: get<RateValue>('backoff-max-connect-rate')! } : {}),
+      ...(get<DataRateValue>('backoff-max-data-volume-rate') ? { maxDataVolumeRate: bytesRate(get<DataRateValue>('backoff-max-data-volume-rate'))! } : {}),
       maxSmtpOut: num('backoff-max-smtp-out', 20),
       retryAfter: durations('backoff-retry-after', [60 * MIN]),
       toNormalAfterMs: num('backoff-to-normal-after', Infinity),
@@ -148,4 +153,10 @@ export function queueSettings(r: ConfigResolver, domain: string, vmta: string | 
 export function vmtaSourceHosts(r: ConfigResolver, vmta: string | undefined): SourceHost[] {
   const v = r.vmta<SourceHost[]>('smtp-source-host', vmta).value;
   return Array.isArray(v) ? v : [];
+}
+
+/** A data rate as a token rate whose tokens are bytes. */
+function bytesRate(v: DataRateValue | undefined): RateValue | undefined {
+  if (v === undefined) return undefined;
+  return v === 'unlimited' ? 'unlimited' : { count: v.bytes, perMs: v.perMs };
 }

@@ -161,7 +161,7 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'data-rate',
     area: 'backoff',
-    status: 'recognised',
+    status: 'implemented',
     doc: 'Data rate in backoff mode; falls back to `max-data-volume-rate`.',
   },
   {

@@ -94,8 +94,8 @@ export const DOMAIN_DIRECTIVES: readonly Spec[] = [
     type: 'data-rate',
     default: 'unlimited',
     area: 'delivery',
-    status: 'recognised',
-    doc: 'Bytes sent per period for the queue (`10M/h`).',
+    status: 'implemented',
+    doc: 'Message bytes sent per period for the queue (`10M/h`); a message larger than what is left still goes, and the debt is paid before the next.',
   },
   {
     name: 'source-ip-max-msg-rate',
