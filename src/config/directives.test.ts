@@ -275,6 +275,7 @@ test('only what Petrel acts on is marked implemented', () => {
     'log-connections@source+domain',
     'log-data@source+domain',
     'log-file@global',
+    'log-resolution@domain',
     'log-rotate@global',
     'log-tls@domain',
     'mail-from@pattern-list',

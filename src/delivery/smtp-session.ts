@@ -256,6 +256,10 @@ export class SmtpDeliverySession implements DeliverySession {
 
   async #route(): Promise<{ hosts: ResolvedMxHost[] } | { fail: { kind: 'bounced' | 'deferred'; scope: RecipientOutcome['scope']; reply: RemoteReply } }> {
     const r = this.s.routes ? await this.d.mx.hostRoutes(this.s.routes, this.s.domain) : await this.d.mx.route(this.s.domain);
+    if (this.s.logResolution) {
+      const found = r.kind === 'hosts' ? { hosts: r.hosts.map((h) => `${h.host} (pref ${h.preference}${h.fromMx ? '' : ', implicit MX'}${h.authenticated ? ', DNSSEC' : ''}): ${h.addresses.join(' ')}`) } : { result: r.kind, ...('detail' in r ? { detail: r.detail } : {}) };
+      this.d.log.info('resolution', { queue: this.queue, domain: this.s.domain, via: this.s.routes ? 'smtp-hosts' : 'MX', ...found });
+    }
     switch (r.kind) {
       case 'hosts': {
         let hosts = [...r.hosts];

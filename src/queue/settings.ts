@@ -49,6 +49,8 @@ export interface QueueSettings {
   readonly tlsVerify: boolean;
   /** `log-tls`: log each outbound connection's TLS outcome (protocol, cipher, how the certificate was judged). */
   readonly logTls: boolean;
+  /** `log-resolution`: log what DNS (or smtp-hosts) gave for the queue's hosts. */
+  readonly logResolution: boolean;
   readonly timeouts: { readonly connect: number; readonly greeting: number; readonly command: number; readonly dataSend: number; readonly dataTermination: number };
   readonly auth?: { readonly username: string; readonly password: string; readonly allowPlainWithoutTls: boolean };
   readonly ignore: { readonly pipelining: boolean; readonly chunking: boolean; readonly dsn: boolean; readonly eightBitMime: boolean };
@@ -124,6 +126,7 @@ export function queueSettings(r: ConfigResolver, domain: string, vmta: string | 
     useMtaSts: bool('use-mta-sts', false),
     tlsVerify: bool('tls-verify-certificate', false),
     logTls: bool('log-tls', false),
+    logResolution: bool('log-resolution', false),
     timeouts: {
       connect: num('connect-timeout', 2 * MIN),
       greeting: num('smtp-greeting-timeout', 5 * MIN),

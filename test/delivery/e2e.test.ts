@@ -66,6 +66,15 @@ smtp-listener 127.0.0.1:{{PORT}}
 <domain two.example.test>
     max-rcpt-per-transaction 2
 </domain>
+<domain failover.example.test>
+    log-resolution yes
+</domain>
+<domain nomx.example.test>
+    log-resolution yes
+</domain>
+<domain nxdomain.example.test>
+    log-resolution yes
+</domain>
 <domain *>
     default-smtp-port ${port}
     use-starttls no
@@ -160,6 +169,22 @@ test('the next MX is tried when the first does not answer', async () => {
 test('no MX record: the A record is the MX (RFC 5321 §5.1)', async () => {
   const id = await submit('sender@petrel.test', ['accept-d@nomx.example.test']);
   assert.equal((await settled(id))[0]!.state, 'delivered');
+});
+
+test('log-resolution: the hosts DNS gave for a queue, in order, or why there are none; other queues log nothing', async () => {
+  const a = await submit('sender@petrel.test', ['accept-log@failover.example.test', 'r@nxdomain.example.test']);
+  await settled(a);
+  const lines = petrel.logLines
+    .flatMap((l) => l.split('\n').filter(Boolean))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((e) => e.msg === 'resolution');
+  const failover = lines.find((e) => e.domain === 'failover.example.test');
+  assert.deepEqual(failover?.hosts, ['mx-down.example.test (pref 10): 127.0.0.4', 'mx2.example.test (pref 20): 127.0.0.3']);
+  assert.equal(failover?.via, 'MX');
+  const nx = lines.find((e) => e.domain === 'nxdomain.example.test');
+  assert.equal(nx?.result, 'nxdomain');
+  assert.match(String(nx?.detail), /NXDOMAIN/);
+  assert.ok(lines.every((e) => ['failover.example.test', 'nomx.example.test', 'nxdomain.example.test'].includes(String(e.domain))), 'only the queues with log-resolution');
 });
 
 test('null MX and NXDOMAIN bounce at once; SERVFAIL defers', async () => {

@@ -59,8 +59,8 @@ export const LOGGING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'bool',
     area: 'logging',
-    status: 'recognised',
-    doc: 'Logs DNS resolution of the queue\'s MX and address records.',
+    status: 'implemented',
+    doc: 'Logs what DNS (or `smtp-hosts`) gave for the queue: each host with its preference and addresses, or NXDOMAIN/null MX/the failure.',
   },
   {
     name: 'log-transfer-failures',
