@@ -23,6 +23,7 @@ import { isDkimConfigError } from './delivery/dkim-errors.js';
 import { MtaStsPolicies } from './delivery/mta-sts.js';
 import { MxResolver } from './delivery/resolver.js';
 import { BackoffNotifier } from './queue/backoff-notify.js';
+import { BccUponDelivery } from './queue/bcc-upon-delivery.js';
 import { VmtaSelector } from './policy/vmta.js';
 import { QueueManager, type OutcomeDecision } from './queue/manager.js';
 import { DsnSender, type FailureReport } from './bounce/dsn-sender.js';
@@ -322,12 +323,14 @@ export class Mta {
       hostname: () => this.#ctx.hostname,
     });
     const dsn = new DsnSender({ spool: this.spool, resolver: () => this.#ctx.resolver, hostname: () => this.#ctx.hostname, clock, log: this.#ctx.log });
+    const bcc = new BccUponDelivery({ spool: this.spool, resolver: () => this.#ctx.resolver, log: this.#ctx.log });
     const beforeRecord = async (decisions: readonly OutcomeDecision[]): Promise<void> => {
       const failures: FailureReport[] = [];
       for (const d of decisions) {
         if (d.final !== 'delivered' && d.outcome) failures.push({ message: d.message, recipient: d.recipient, outcome: d.outcome, final: d.final });
       }
       if (failures.length > 0) await dsn.report(failures);
+      await bcc.copy(decisions);
       await this.#account(decisions);
     };
     const notifier = new BackoffNotifier({

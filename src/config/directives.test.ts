@@ -228,6 +228,7 @@ test('only what Petrel acts on is marked implemented', () => {
     'backoff-retry-after@domain',
     'backoff-to-normal-after-delivery@domain',
     'backoff-to-normal-after@domain',
+    'bcc-upon-delivery@domain',
     'bounce-after@domain',
     'bounce-upon-5xx-greeting@domain',
     'certificate-fingerprint@smtp-user',

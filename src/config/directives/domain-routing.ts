@@ -281,8 +281,8 @@ export const DOMAIN_ROUTING_DIRECTIVES: readonly Spec[] = [
     scopes: ['domain'],
     type: 'string',
     area: 'dsn',
-    status: 'recognised',
-    doc: 'Sends a copy of each delivered message to this address; `""` clears an inherited value.',
+    status: 'implemented',
+    doc: 'Queues a copy of each message delivered to this domain to this address (once per message, from the null sender, never a copy of a copy); `""` clears an inherited value.',
   },
   {
     name: 'track-recipient-events',
