@@ -130,6 +130,7 @@ export class Mta {
   #mx: MxResolver | undefined;
   #unobserve: (() => void) | undefined;
   #notifier: BackoffNotifier | undefined;
+  #stopping = false;
   #accounting: Accounting | undefined;
   #management: { close(): Promise<void> } | undefined;
   #feeds: { detach(): void } | undefined;
@@ -362,7 +363,7 @@ export class Mta {
   }
 
   #newMail(queues: QueueManager, names: readonly string[]): void {
-    if (this.#queues !== queues) return; // stopped meanwhile
+    if (this.#stopping || this.#queues !== queues) return; // stopped meanwhile
     try {
       queues.newMail(names);
     } catch (e) {
@@ -434,6 +435,7 @@ export class Mta {
     this.#feeds?.detach();
     await this.server.stop(graceMs);
     this.#unobserve?.();
+    this.#stopping = true;
     await this.#queues?.stop();
     this.#notifier?.close();
     await this.#accounting?.close();

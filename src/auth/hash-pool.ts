@@ -15,9 +15,11 @@
  * - Same result as `verifyPasswordHash` for every input; never throws.
  * - Workers start on first use and are unref'd while idle: an idle pool never
  *   keeps the process alive; a worker with a check in flight does.
- * - A worker that dies (for example argon2 memory it cannot get) answers its
- *   pending checks `unsupported`, as the in-process check does when the
- *   library refuses its input; the next check starts a fresh worker.
+ * - A worker that dies (for example argon2 memory it cannot get) answers the
+ *   check it was computing `unsupported`, as the in-process check does when
+ *   the library refuses its input; the checks queued behind it go to a fresh
+ *   worker. A worker idle for a minute is retired (argon2 may have grown its
+ *   memory to the hash's `m`).
  * - If a worker cannot start at all (no worker threads, a missing script),
  *   its checks and all later ones run in process, as before the pool.
  */
@@ -39,7 +41,11 @@ interface Slot {
   readonly pending: Map<number, Pending>;
   /** Whether this worker ever answered: one that dies before that cannot start here at all. */
   answered: boolean;
+  /** Retires the worker after `IDLE_MS` without checks, giving back argon2's memory. */
+  idle?: NodeJS.Timeout;
 }
+
+const IDLE_MS = 60_000;
 
 const slots: (Slot | undefined)[] = [];
 let nextId = 1;
@@ -75,19 +81,32 @@ function startSlot(index: number): Slot | undefined {
       slots[index] = undefined;
       if (!slot.answered) unavailable = true;
     }
-    for (const p of slot.pending.values()) {
-      // A worker that never started: check in process. One that died on a hash: that hash is unusable.
-      if (!slot.answered) void verifyPasswordHash(p.password, p.hash).then(p.resolve);
-      else p.resolve('unsupported');
-    }
+    if (slot.idle) clearTimeout(slot.idle);
+    const pending = [...slot.pending.values()];
     slot.pending.clear();
+    pending.forEach((p, i) => {
+      // A worker that never started: check in process. One that died on a hash (the first pending one, the one it
+      // was computing): that hash is unusable; the checks queued behind it go to a fresh worker.
+      if (!slot.answered) void verifyPasswordHash(p.password, p.hash).then(p.resolve);
+      else if (i === 0) p.resolve('unsupported');
+      else void verifyPasswordHashOffLoop(p.password, p.hash).then(p.resolve);
+    });
   };
   worker.on('message', (m: { id: number; result: HashCheck }) => {
     slot.answered = true;
     const p = slot.pending.get(m.id);
     slot.pending.delete(m.id);
     p?.resolve(m.result);
-    if (slot.pending.size === 0) worker.unref();
+    if (slot.pending.size === 0) {
+      worker.unref();
+      if (slot.idle) clearTimeout(slot.idle);
+      slot.idle = setTimeout(() => {
+        if (slot.pending.size > 0 || slots[index] !== slot) return;
+        slots[index] = undefined;
+        void worker.terminate();
+      }, IDLE_MS);
+      slot.idle.unref();
+    }
   });
   worker.on('error', failAll);
   worker.on('exit', failAll);
@@ -105,6 +124,8 @@ export async function verifyPasswordHashOffLoop(password: string, hash: string):
   if (!slot) return verifyPasswordHash(password, hash);
   const id = nextId++;
   return new Promise<HashCheck>((resolve) => {
+    if (slot.idle) clearTimeout(slot.idle);
+    slot.idle = undefined;
     slot.pending.set(id, { resolve, password, hash });
     // Referenced while a check is pending, so a check in flight is never abandoned at exit.
     slot.worker.ref();

@@ -246,11 +246,19 @@ export class SmtpDeliverySession implements DeliverySession {
     const t = client.tls;
     const fields = { queue: this.queue, host, address, source: client.facts.sourceIp };
     if (!t) {
-      const why = asked.mode === 'none' ? 'STARTTLS not used (use-starttls no)' : 'the server did not offer STARTTLS';
+      const why =
+        asked.mode === 'none' ? 'STARTTLS not used (use-starttls no)' : client.capabilities.has('STARTTLS') ? 'STARTTLS offered but it failed; sent in clear' : 'the server did not offer STARTTLS';
       this.d.log.info('tls: none', { ...fields, why });
       return;
     }
-    const judged = asked.verify === 'dane' ? 'DANE match' : asked.verify === 'ca' ? 'certificate verified by the CA store' : 'certificate not checked (opportunistic)';
+    const judged =
+      asked.verify === 'dane'
+        ? 'DANE match'
+        : asked.verify === 'ca'
+          ? 'certificate verified by the CA store'
+          : asked.mode === 'required'
+            ? 'TLS required, certificate not checked'
+            : 'certificate not checked (opportunistic)';
     this.d.log.info(`tls: ${t.protocol} connected with ${t.cipher}`, { ...fields, protocol: t.protocol, cipher: t.cipher, verified: t.verified, judged });
   }
 

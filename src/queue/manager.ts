@@ -29,7 +29,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { applyRates, fitDataRate, newRuntime, type QueueRuntime } from './runtime.js';
+import { applyRates, dataRateLeaseLimit, fitDataRate, newRuntime, type QueueRuntime } from './runtime.js';
 export type { QueueRuntime } from './runtime.js';
 import { isExpired, nextAttemptAt } from './retry.js';
 import { queueSettings, type QueueSettings } from './settings.js';
@@ -180,6 +180,8 @@ export class QueueManager {
       if (n === 0 && !held) continue;
       this.#newMailRetryAt.set(queue, now);
       this.o.log.info('new mail: deferred recipients retried now (retry-upon-new-mail)', { queue, recipients: n });
+      // The tick the new mail started may already have passed over this queue.
+      this.kick();
     }
     if (this.#newMailRetryAt.size > 10_000) this.#newMailRetryAt.clear();
   }
@@ -355,9 +357,18 @@ export class QueueManager {
         }
         if (rt.dataRate.available() < 1) {
           rt.limitedBy = 'max-data-volume-rate reached';
+          // Keep a usable connection (connection-idle-timeout) through a short wait for the budget, rather than reconnecting per message.
+          const wait = rt.dataRate.nextAt() - this.o.clock.now();
+          if (session?.usable && s.connectionIdleTimeoutMs > 0 && wait <= s.connectionIdleTimeoutMs) {
+            await this.#waitForMail(wait);
+            if (this.#stopped) return;
+            continue;
+          }
           return;
         }
-        let batch = await this.o.spool.takeBatch(queue, allowed, { now: this.o.clock.now() });
+        // A byte budget: lease about as many recipients as it will let through (by the queue's mean message size), not a full batch to put back.
+        const leased = dataRateLeaseLimit(rt, allowed);
+        let batch = await this.o.spool.takeBatch(queue, leased, { now: this.o.clock.now() });
         if (this.#pausedJobs.size > 0) batch = this.#holdPausedJobs(batch);
         const over = fitDataRate(rt, batch);
         if (over.length > 0) {

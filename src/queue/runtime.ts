@@ -6,7 +6,7 @@
  * buckets: which rates a mode uses, and how much of a batch a byte budget
  * lets through.
  *
- * Exports: `QueueRuntime`, `newRuntime`, `applyRates`, `fitDataRate`.
+ * Exports: `QueueRuntime`, `newRuntime`, `applyRates`, `dataRateLeaseLimit`, `fitDataRate`.
  */
 import type { LeasedMessage } from '../spool/types.js';
 import type { Clock } from '../util/clock.js';
@@ -32,6 +32,8 @@ export interface QueueRuntime {
   normalTimer?: NodeJS.Timeout;
   /** When the queue's last session started (`smtp-out-rampup-interval`). */
   lastOpenedAt?: number;
+  /** Mean size of the messages sent under a byte budget (bytes, moving average). */
+  meanMessageSize?: number;
 }
 
 export function newRuntime(s: QueueSettings, clock: Clock): QueueRuntime {
@@ -54,10 +56,17 @@ export function applyRates(rt: QueueRuntime, s: QueueSettings): void {
   rt.ratesFrom = s;
 }
 
+/** How many recipients to lease under the byte budget: about what it lets through, at least one. */
+export function dataRateLeaseLimit(rt: QueueRuntime, allowed: number): number {
+  const budget = rt.dataRate.available();
+  if (budget === Infinity || rt.meanMessageSize === undefined) return allowed;
+  return Math.max(1, Math.min(allowed, Math.ceil(budget / Math.max(1, rt.meanMessageSize))));
+}
+
 /**
  * `max-data-volume-rate`: the batch keeps its messages, in order, while
- * bytes remain in the budget (the first always, so a message larger than
- * the burst still goes, on credit); their bytes are spent. Returns the
+ * bytes remain in the budget (a message larger than what is left still
+ * goes, on credit, and the debt is paid first); their bytes are spent. Returns the
  * messages that did not fit (the tail of the batch), for the caller to put
  * back.
  */
@@ -66,11 +75,14 @@ export function fitDataRate(rt: QueueRuntime, batch: readonly LeasedMessage[]): 
   if (budget === Infinity || batch.length === 0) return [];
   let kept = 0;
   let bytes = 0;
+  // Checked and spent in one synchronous step: a second session of the queue sees the budget already spent
+  // and keeps nothing, so at most one message at a time goes on credit.
   for (const m of batch) {
-    if (kept > 0 && budget <= 0) break;
+    if (budget <= 0) break;
     kept++;
     bytes += m.size;
     budget -= m.size;
+    rt.meanMessageSize = rt.meanMessageSize === undefined ? m.size : rt.meanMessageSize * 0.9 + m.size * 0.1;
   }
   rt.dataRate.spend(bytes);
   const over = batch.slice(kept);

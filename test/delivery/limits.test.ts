@@ -156,8 +156,9 @@ test('smtp-out-rampup-interval 1s: mail arriving while the first connection is b
   const opened = sink.connections.filter((c) => c.commands.some((l) => /@ramp\.example\.test>/i.test(l))).map((c) => c.openedAt).sort((a, b) => a - b);
   assert.ok(opened.length >= 2, `${opened.length} connection(s)`);
   const gaps = opened.slice(1).map((t, i) => t - opened[i]!);
-  // A lower bound only: a busy machine can make the gaps longer, never shorter.
-  assert.ok(gaps.every((g) => g >= 900), `gaps between connections: ${JSON.stringify(gaps)} ms`);
+  // The manager spaces session starts by 1 s; the sink sees connections, which a first session's uncached MX
+  // lookup delays a little more than the next one's: a loose bound, still far above the ~100 ms without the interval.
+  assert.ok(gaps.every((g) => g >= 600), `gaps between connections: ${JSON.stringify(gaps)} ms`);
 });
 
 test('max-msg-rate 5/h: five of ten recipients are attempted, the rest wait with limitedBy max-msg-rate', async () => {
