@@ -8,40 +8,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TestDnsServer } from '../harness/dns-server.js';
-import { SmtpSink } from '../harness/smtp-sink.js';
-import { freePort, startPetrel } from '../harness/petrel.js';
-import { Outcomes, submit, until } from '../delivery/helpers.js';
+import { submit, until } from '../delivery/helpers.js';
+import { startDeliveryRig } from '../delivery/rig.js';
 
 test('a queue with disable-acct-records d,t writes only its bounces; other queues write d, t and b', async () => {
-  const dns = await TestDnsServer.start();
-  const port = await freePort('127.0.0.2');
-  const sink = await SmtpSink.start({ host: '127.0.0.2', port });
-  dns.set('mx.example.test', [{ type: 'A', address: '127.0.0.2' }]);
-  for (const d of ['full.example.test', 'quiet.example.test']) dns.set(d, [{ type: 'MX', preference: 10, exchange: 'mx.example.test' }]);
-  const p = await startPetrel(
-    `
-resolver-servers ${dns.address}
-smtp-listener 127.0.0.1:{{PORT}}
+  const rig = await startDeliveryRig({
+    domains: ['full.example.test', 'quiet.example.test'],
+    config: `
 <acct-file {{DIR}}/acct.csv>
     records d,b,t
 </acct-file>
-<source 127.0.0.1>
-    always-allow-relaying yes
-</source>
 <domain quiet.example.test>
     disable-acct-records d,t
-</domain>
-<domain *>
-    default-smtp-port ${port}
-    use-starttls no
-    retry-after 1h
-</domain>
-`,
-    { noDelivery: false, queueTickMs: 100 },
-  );
+</domain>`,
+  });
+  const { sink, out, petrel: p } = rig;
   try {
-    const out = new Outcomes(p);
     const rcpts = (d: string): string[] => [`ok@${d}`, `450-later@${d}`, `550-gone@${d}`];
     const full = await submit(p.port, 's@petrel.test', rcpts('full.example.test'));
     const quiet = await submit(p.port, 's@petrel.test', rcpts('quiet.example.test'));
@@ -67,8 +49,6 @@ smtp-listener 127.0.0.1:{{PORT}}
     const delivered = sink.messages.flatMap((m) => m.recipients.map((r) => r.address));
     assert.ok(delivered.includes('ok@quiet.example.test'), 'the mail itself was delivered');
   } finally {
-    await p.stop(500);
-    await sink.stop();
-    await dns.stop();
+    await rig.stop();
   }
 });

@@ -6,24 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestDnsServer } from '../harness/dns-server.js';
-import { SmtpSink } from '../harness/smtp-sink.js';
-import { freePort, startPetrel } from '../harness/petrel.js';
-import { Outcomes, sleep, submit, until } from './helpers.js';
+import { sleep, submit, until } from './helpers.js';
+import { startDeliveryRig } from './rig.js';
 
 test('delivered mail to a bcc-upon-delivery domain is copied once to the archive; other mail is not', async () => {
-  const dns = await TestDnsServer.start();
-  const port = await freePort('127.0.0.2');
-  const sink = await SmtpSink.start({ host: '127.0.0.2', port });
-  dns.set('mx.example.test', [{ type: 'A', address: '127.0.0.2' }]);
-  for (const d of ['watched.example.test', 'plain.example.test', 'archive.example.test']) dns.set(d, [{ type: 'MX', preference: 10, exchange: 'mx.example.test' }]);
-  const p = await startPetrel(
-    `
-resolver-servers ${dns.address}
-smtp-listener 127.0.0.1:{{PORT}}
-<source 127.0.0.1>
-    always-allow-relaying yes
-</source>
+  const rig = await startDeliveryRig({
+    domains: ['watched.example.test', 'plain.example.test', 'archive.example.test'],
+    config: `
 <domain watched.example.test>
     bcc-upon-delivery archive@archive.example.test
     max-rcpt-per-transaction 1
@@ -31,17 +20,10 @@ smtp-listener 127.0.0.1:{{PORT}}
 <domain archive.example.test>
     # Copies of copies would loop: never made.
     bcc-upon-delivery archive@archive.example.test
-</domain>
-<domain *>
-    default-smtp-port ${port}
-    use-starttls no
-    retry-after 1h
-</domain>
-`,
-    { noDelivery: false, queueTickMs: 100 },
-  );
+</domain>`,
+  });
+  const { sink, out, petrel: p } = rig;
   try {
-    const out = new Outcomes(p);
     const archived = (): typeof sink.messages => sink.messages.filter((m) => m.recipients.some((r) => r.address === 'archive@archive.example.test'));
     const m = await submit(p.port, 's@petrel.test', ['a@watched.example.test', 'b@watched.example.test', '550-gone@watched.example.test', 'c@plain.example.test'], { subject: 'quarterly report' });
     for (const rid of m.rids) await out.outcome(rid);
@@ -55,8 +37,6 @@ smtp-listener 127.0.0.1:{{PORT}}
     assert.ok(copies[0]!.body.toString('latin1').includes('Hello from the delivery suite.'), 'the body as received');
     assert.ok(original, 'the original was delivered');
   } finally {
-    await p.stop(500);
-    await sink.stop();
-    await dns.stop();
+    await rig.stop();
   }
 });

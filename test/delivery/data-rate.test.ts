@@ -8,37 +8,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TestDnsServer } from '../harness/dns-server.js';
-import { SmtpSink } from '../harness/smtp-sink.js';
-import { freePort, startPetrel } from '../harness/petrel.js';
-import { Outcomes, sleep, submit, until, type Submitted } from './helpers.js';
+import { sleep, submit, until, type Submitted } from './helpers.js';
+import { startDeliveryRig } from './rig.js';
 
 test('max-data-volume-rate 10k/h: two 6 KB messages go, the third waits; a reload to unlimited sends it', async () => {
-  const dns = await TestDnsServer.start();
-  const port = await freePort('127.0.0.2');
-  const sink = await SmtpSink.start({ host: '127.0.0.2', port });
-  dns.set('mx.volume.example.test', [{ type: 'A', address: '127.0.0.2' }]);
-  dns.set('volume.example.test', [{ type: 'MX', preference: 10, exchange: 'mx.volume.example.test' }]);
-  const p = await startPetrel(
-    `
-resolver-servers ${dns.address}
-smtp-listener 127.0.0.1:{{PORT}}
-<source 127.0.0.1>
-    always-allow-relaying yes
-</source>
+  const rig = await startDeliveryRig({
+    domains: ['volume.example.test'],
+    config: `
 <domain volume.example.test>
     max-data-volume-rate 10k/h
-</domain>
-<domain *>
-    default-smtp-port ${port}
-    use-starttls no
-    retry-after 1h
-</domain>
-`,
-    { noDelivery: false, queueTickMs: 100 },
-  );
+</domain>`,
+  });
+  const { sink, out, petrel: p } = rig;
   try {
-    const out = new Outcomes(p);
     const q = 'volume.example.test/{default}';
     const body = `${'x'.repeat(76)}\r\n`.repeat(78); // ~6 KB
     await p.mta.spool.pauseQueue(q);
@@ -61,8 +43,6 @@ smtp-listener 127.0.0.1:{{PORT}}
     assert.equal((await p.mta.reload()).ok, true);
     assert.equal((await out.outcome(waiting.rids[0]!)).type, 'delivered', 'the raised rate applies to the running queue');
   } finally {
-    await p.stop(500);
-    await sink.stop();
-    await dns.stop();
+    await rig.stop();
   }
 });

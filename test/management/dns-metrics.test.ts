@@ -6,10 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestDnsServer } from '../harness/dns-server.js';
-import { SmtpSink } from '../harness/smtp-sink.js';
-import { freePort, startPetrel } from '../harness/petrel.js';
-import { Outcomes, submit } from '../delivery/helpers.js';
+import { submit } from '../delivery/helpers.js';
+import { startDeliveryRig } from '../delivery/rig.js';
 
 function metric(text: string, name: string): number {
   const m = new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
@@ -18,33 +16,15 @@ function metric(text: string, name: string): number {
 }
 
 test('DNS questions are counted by outcome, timed, and cache hits are counted', async () => {
-  const dns = await TestDnsServer.start();
-  const port = await freePort('127.0.0.2');
-  const sink = await SmtpSink.start({ host: '127.0.0.2', port, hostname: 'mx.ok.example.test' });
-  dns.set('mx.ok.example.test', [{ type: 'A', address: '127.0.0.2' }]);
-  dns.set('ok.example.test', [{ type: 'MX', preference: 10, exchange: 'mx.ok.example.test' }]);
-  dns.set('broken.example.test', [{ type: 'MX', preference: 10, exchange: 'mx.ok.example.test' }]);
-  dns.fail('broken.example.test', 'SERVFAIL');
-  const p = await startPetrel(
-    `
-resolver-servers ${dns.address}
-smtp-listener 127.0.0.1:{{PORT}}
+  const rig = await startDeliveryRig({
+    domains: ['ok.example.test', 'broken.example.test'],
+    config: `
 http-mgmt-port {{PORT2}}
-http-access 127.0.0.1 monitor
-<source 127.0.0.1>
-    always-allow-relaying yes
-</source>
-<domain *>
-    default-smtp-port ${port}
-    use-starttls no
-    retry-after 1h
-    connection-idle-timeout 0s
-</domain>
-`,
-    { noDelivery: false, queueTickMs: 100 },
-  );
+http-access 127.0.0.1 monitor`,
+  });
+  const { dns, out, petrel: p } = rig;
+  dns.fail('broken.example.test', 'SERVFAIL');
   try {
-    const out = new Outcomes(p);
     const first = await submit(p.port, 'a@petrel.test', ['r@ok.example.test']);
     assert.equal((await out.outcome(first.rids[0]!)).type, 'delivered');
     const second = await submit(p.port, 'a@petrel.test', ['r2@ok.example.test']);
@@ -65,8 +45,6 @@ http-access 127.0.0.1 monitor
     assert.ok(metric(text, 'petrel_dns_query_seconds_total') > 0, 'time spent waiting is measured');
     assert.ok(metric(text, 'petrel_dns_cache_hits_total') >= 1, 'the second message to ok.example.test was routed from the cache');
   } finally {
-    await p.stop(500);
-    await sink.stop();
-    await dns.stop();
+    await rig.stop();
   }
 });
