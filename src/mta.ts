@@ -24,6 +24,7 @@ import { MtaStsPolicies } from './delivery/mta-sts.js';
 import { MxResolver } from './delivery/resolver.js';
 import { BackoffNotifier } from './queue/backoff-notify.js';
 import { BccUponDelivery } from './queue/bcc-upon-delivery.js';
+import { queueSetting } from './queue/settings.js';
 import { VmtaSelector } from './policy/vmta.js';
 import { QueueManager, type OutcomeDecision } from './queue/manager.js';
 import { DsnSender, type FailureReport } from './bounce/dsn-sender.js';
@@ -382,9 +383,7 @@ export class Mta {
     const disabledRecords = (queue: string): Set<string> => {
       let set = disabled.get(queue);
       if (!set) {
-        const slash = queue.lastIndexOf('/');
-        const vmta = queue.slice(slash + 1);
-        const v = this.#ctx.resolver.domain<string[]>('disable-acct-records', queue.slice(0, slash), vmta === '{default}' ? undefined : vmta).value;
+        const v = queueSetting<string[]>(this.#ctx.resolver, 'disable-acct-records', queue);
         set = new Set((v ?? []).map((t) => t.trim().toLowerCase()));
         disabled.set(queue, set);
       }

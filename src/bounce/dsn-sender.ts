@@ -28,6 +28,7 @@ import type { Spool } from '../spool/spool.js';
 import type { LeasedMessage, RecipientInfo } from '../spool/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
+import { queueSetting } from '../queue/settings.js';
 import { composeDsn, type DsnRecipient } from './dsn.js';
 
 export interface FailureReport {
@@ -101,10 +102,7 @@ export class DsnSender {
   }
 
   #delayEvery(r: FailureReport): number {
-    const q = r.recipient.queue;
-    const slash = q.lastIndexOf('/');
-    const vmta = q.slice(slash + 1);
-    const v = this.d.resolver().domain<number>('notify-of-delay-every', q.slice(0, slash), vmta === '{default}' ? undefined : vmta).value;
+    const v = queueSetting<number>(this.d.resolver(), 'notify-of-delay-every', r.recipient.queue);
     return typeof v === 'number' ? v : 4 * 3_600_000;
   }
 
@@ -153,10 +151,7 @@ export class DsnSender {
   }
 
   #bounceAfter(r: FailureReport): number {
-    const q = r.recipient.queue;
-    const slash = q.lastIndexOf('/');
-    const vmta = q.slice(slash + 1);
-    const v = this.d.resolver().domain<number>('bounce-after', q.slice(0, slash), vmta === '{default}' ? undefined : vmta).value;
+    const v = queueSetting<number>(this.d.resolver(), 'bounce-after', r.recipient.queue);
     return typeof v === 'number' && Number.isFinite(v) ? v : 4.5 * 86_400_000;
   }
 }

@@ -22,6 +22,7 @@ import type { ConfigResolver } from '../config/resolve.js';
 import type { Spool } from '../spool/spool.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
+import { queueSetting } from './settings.js';
 
 export interface BackoffNotifierDeps {
   readonly spool: Spool;
@@ -100,9 +101,7 @@ export class BackoffNotifier {
   }
 
   #recipients(queue: string): string[] {
-    const slash = queue.lastIndexOf('/');
-    const vmta = queue.slice(slash + 1);
-    const v = this.#d.resolver().domain<string[] | string>('backoff-notify', queue.slice(0, slash), vmta === '{default}' ? undefined : vmta).value;
+    const v = queueSetting<string[] | string>(this.#d.resolver(), 'backoff-notify', queue);
     const list = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : [];
     return list.map((a) => a.trim()).filter((a) => a !== '');
   }

@@ -22,6 +22,7 @@ import type { ConfigResolver } from '../config/resolve.js';
 import type { Spool } from '../spool/spool.js';
 import type { Logger } from '../util/log.js';
 import type { OutcomeDecision } from './manager.js';
+import { queueSetting } from './settings.js';
 
 export const BCC_LISTENER = 'bcc-upon-delivery';
 
@@ -59,9 +60,7 @@ export class BccUponDelivery {
   }
 
   #address(queue: string): string | undefined {
-    const slash = queue.lastIndexOf('/');
-    const vmta = queue.slice(slash + 1);
-    const v = this.d.resolver().domain<string>('bcc-upon-delivery', queue.slice(0, slash), vmta === '{default}' ? undefined : vmta).value;
+    const v = queueSetting<string>(this.d.resolver(), 'bcc-upon-delivery', queue);
     const a = typeof v === 'string' ? v.trim().replace(/^<(.*)>$/, '$1') : '';
     return a !== '' && a.includes('@') ? a : undefined;
   }

@@ -32,7 +32,7 @@ import * as path from 'node:path';
 import { applyRates, dataRateLeaseLimit, fitDataRate, newRuntime, type QueueRuntime } from './runtime.js';
 export type { QueueRuntime } from './runtime.js';
 import { isExpired, nextAttemptAt } from './retry.js';
-import { queueSettings, type QueueSettings } from './settings.js';
+import { queueParts, queueSettings, type QueueSettings } from './settings.js';
 import { replyActions } from './reply-patterns.js';
 
 /** One connection's worth of delivery to one queue: opened once, used for several batches, closed when idle. */
@@ -269,10 +269,8 @@ export class QueueManager {
     }
     let s = this.#settings.get(queue);
     if (!s) {
-      const slash = queue.lastIndexOf('/');
-      const domain = queue.slice(0, slash);
-      const vmta = queue.slice(slash + 1);
-      s = queueSettings(resolver, domain, vmta === '{default}' ? undefined : vmta);
+      const { domain, vmta } = queueParts(queue);
+      s = queueSettings(resolver, domain, vmta);
       this.#settings.set(queue, s);
     }
     return s;

@@ -8,7 +8,7 @@
  * resolver: a reload builds a new resolver, so queued mail picks up new
  * settings at its next attempt.
  *
- * Exports: `QueueSettings`, `queueSettings`, `vmtaSourceHosts`.
+ * Exports: `QueueSettings`, `queueSettings`, `queueParts`, `queueSetting`, `vmtaSourceHosts`.
  */
 import type { ConfigResolver } from '../config/resolve.js';
 import type { DataRateValue, HostRoute, RateValue, SourceHost } from '../config/types.js';
@@ -72,6 +72,19 @@ export interface QueueSettings {
 }
 
 const MIN = 60_000;
+
+/** A queue name `domain/vmta` in its parts; `{default}` is no VMTA. */
+export function queueParts(queue: string): { domain: string; vmta: string | undefined } {
+  const slash = queue.lastIndexOf('/');
+  const vmta = queue.slice(slash + 1);
+  return { domain: queue.slice(0, slash), vmta: vmta === '{default}' ? undefined : vmta };
+}
+
+/** One `<domain>`-scope directive as it applies to a queue (its domain, within its VMTA). */
+export function queueSetting<T>(r: ConfigResolver, name: string, queue: string): T | undefined {
+  const { domain, vmta } = queueParts(queue);
+  return r.domain<T>(name, domain, vmta).value;
+}
 
 export function queueSettings(r: ConfigResolver, domain: string, vmta: string | undefined): QueueSettings {
   const get = <T>(name: string): T | undefined => r.domain<T>(name, domain, vmta).value;
