@@ -7,13 +7,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestDnsServer } from '../harness/dns-server.js';
-import { SmtpSink, type ReceivedMessage } from '../harness/smtp-sink.js';
-import { freePort, startPetrel, type RunningPetrel } from '../harness/petrel.js';
+import type { ReceivedMessage, SmtpSink } from '../harness/smtp-sink.js';
+import type { RunningPetrel } from '../harness/petrel.js';
 import { composeBackoffNotice } from '../../src/queue/backoff-notify.js';
-import { Outcomes, submit, until } from './helpers.js';
+import { submit, until, type Outcomes } from './helpers.js';
+import { startDeliveryRig, type DeliveryRig } from './rig.js';
 
-let dns: TestDnsServer;
+let rig: DeliveryRig;
 let sink: SmtpSink;
 let petrel: RunningPetrel;
 let out: Outcomes;
@@ -22,42 +22,28 @@ const WINDOW_MS = 5000;
 const Q = 'busy.example.test/{default}';
 
 before(async () => {
-  dns = await TestDnsServer.start();
-  const port = await freePort('127.0.0.2');
-  sink = await SmtpSink.start({ host: '127.0.0.2', port, hostname: 'mx.isp.example.test' });
-  dns.set('mx.isp.example.test', [{ type: 'A', address: '127.0.0.2' }]);
-  for (const d of ['busy.example.test', 'quiet.example.test', 'ops.example.test']) dns.set(d, [{ type: 'MX', preference: 10, exchange: 'mx.isp.example.test' }]);
-  petrel = await startPetrel(
-    `
+  rig = await startDeliveryRig({
+    domains: ['busy.example.test', 'quiet.example.test', 'ops.example.test'],
+    config: `
 host-name relay.petrel.test
 postmaster postmaster@petrel.test
-resolver-servers ${dns.address}
-smtp-listener 127.0.0.1:{{PORT}}
 <smtp-pattern-list isp-rules>
     reply /mailbox busy/ mode=backoff
 </smtp-pattern-list>
-<source 127.0.0.1>
-    always-allow-relaying yes
-</source>
 <domain busy.example.test>
+    smtp-pattern-list isp-rules
     backoff-notify ops@ops.example.test,noc@ops.example.test
 </domain>
-<domain *>
-    default-smtp-port ${port}
-    use-starttls no
+<domain quiet.example.test>
     smtp-pattern-list isp-rules
-    retry-after 1h
-</domain>
-`,
-    { noDelivery: false, queueTickMs: 100, backoffNotifyIntervalMs: WINDOW_MS },
-  );
-  out = new Outcomes(petrel);
+</domain>`,
+    petrel: { backoffNotifyIntervalMs: WINDOW_MS },
+  });
+  ({ sink, petrel, out } = rig);
 });
 
 after(async () => {
-  await petrel?.stop(500);
-  await sink?.stop();
-  await dns?.stop();
+  await rig?.stop();
 });
 
 const notices = (): ReceivedMessage[] => sink.messages.filter((m) => /^X-Petrel-Queue:/m.test(m.body.toString('latin1')));
